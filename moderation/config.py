@@ -1,0 +1,91 @@
+"""Settings read from the environment once, at start-up, and passed around explicitly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def load_secret_key(home: Path) -> str:
+    """Returns the key kept under MODERATION_HOME, creating it on first use.
+
+    Keeping it on disk means a restart of `moderation up` does not invalidate sessions or IP hashes.
+    """
+    path = home / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    port: int = 8000
+    admin_email: str = "admin@example.org"
+    admin_password: str | None = None
+    demo_api_key: str | None = None
+    batch_size: int = 256
+    wait_max_ms: int = 5000
+    reconcile_after_s: int = 30
+    rate_limit_per_minute: int = 600
+    max_body_bytes: int = 1024 * 1024
+    max_batch_body_bytes: int = 16 * 1024 * 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Config:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("MODERATION_HOME") or "./var").resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'moderation.db'}"
+        secret_key = env.get("SECRET_KEY") or load_secret_key(home)
+        return cls(
+            home=home,
+            database_url=normalise_database_url(database_url),
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=secret_key,
+            port=_int(env, "MODERATION_PORT", 8000),
+            admin_email=env.get("MODERATION_ADMIN_EMAIL") or "admin@example.org",
+            admin_password=env.get("MODERATION_ADMIN_PASSWORD") or None,
+            demo_api_key=env.get("MODERATION_DEMO_API_KEY") or None,
+            batch_size=_int(env, "MODERATION_BATCH_SIZE", 256),
+            reconcile_after_s=_int(env, "MODERATION_RECONCILE_AFTER", 30),
+            rate_limit_per_minute=_int(env, "MODERATION_RATE_LIMIT", 600),
+        )
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+
+def normalise_database_url(url: str) -> str:
+    """Lets operators write plain `postgresql://` URLs; we drive PostgreSQL with psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

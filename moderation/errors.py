@@ -1,0 +1,72 @@
+"""JSON errors for the API: `{"error": {"code", "message", "details"?}}`, never HTML, never a trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+_CODES_BY_STATUS = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid_request",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    """API and machine endpoints always answer JSON; browsers on dashboard pages get HTML."""
+    path = request.path
+    if path.startswith(("/api/", "/v1alpha1/", "/healthz", "/readyz", "/metrics")):
+        return True
+    return request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if not wants_json():
+            return exc
+        if status == 413:
+            return error_response(413, "payload_too_large", "the request body is too large")
+        code = _CODES_BY_STATUS.get(status, "invalid_request" if status < 500 else "internal")
+        return error_response(status, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "an internal error occurred; it has been logged")

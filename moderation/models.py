@@ -1,0 +1,190 @@
+"""SQL tables. The database is the source of truth; Redis only holds queues and counters."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    HELD = "held"
+    REJECTED = "rejected"
+
+
+class Action(enum.StrEnum):
+    APPROVE = "approve"
+    HOLD = "hold"
+    REJECT = "reject"
+
+    @property
+    def status(self) -> Status:
+        return {Action.APPROVE: Status.APPROVED, Action.HOLD: Status.HELD, Action.REJECT: Status.REJECTED}[
+            self
+        ]
+
+
+class Source(enum.StrEnum):
+    MODEL = "model"
+    RULE = "rule"
+    MODERATOR = "moderator"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_prefix: Mapped[str] = mapped_column(String(16))
+    publishable_key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("site_id", "external_id", name="uq_comments_site_external"),
+        Index("ix_comments_site_status_created", "site_id", "status", "created_at"),
+        Index("ix_comments_status_created", "status", "created_at"),
+        Index("ix_comments_site_author", "site_id", "author_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    article_id: Mapped[str] = mapped_column(String(500))
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    author_ip_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    parent_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    text: Mapped[str] = mapped_column(Text)
+    lang_hint: Mapped[str | None] = mapped_column(String(16), default=None)
+    lang: Mapped[str | None] = mapped_column(String(16), default=None)
+    extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=Status.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    site: Mapped[Site] = relationship()
+    scores: Mapped[Scores | None] = relationship(back_populates="comment", uselist=False)
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="comment", order_by="Decision.id", cascade="all, delete-orphan"
+    )
+
+
+class Scores(Base):
+    __tablename__ = "scores"
+
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    toxicity: Mapped[float] = mapped_column(Float)
+    propaganda: Mapped[float] = mapped_column(Float)
+    spam: Mapped[float] = mapped_column(Float)
+    insult: Mapped[float] = mapped_column(Float)
+    profanity: Mapped[float] = mapped_column(Float)
+    threat: Mapped[float] = mapped_column(Float)
+    identity_attack: Mapped[float] = mapped_column(Float)
+    techniques: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    narratives: Mapped[list[Any]] = mapped_column(default=list)
+    spans: Mapped[list[Any]] = mapped_column(default=list)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="scores")
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_comment", "comment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    model_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"), default=None)
+    reason_code: Mapped[str | None] = mapped_column(String(50), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="decisions")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_created", "created_at"),
+        Index("ix_audit_comment", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(100))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), default=None)
+    comment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), default=None
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Moderator(Base):
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default=Role.MODERATOR.value)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelVersion(Base):
+    """A model version known to the registry; exactly one row has `active` set."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

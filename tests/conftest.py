@@ -1,0 +1,133 @@
+"""Fixtures: a throwaway SQL database (SQLite and PostgreSQL), a real Redis database, the app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderation.accounts import NewSite, create_site
+from moderation.app import create_app
+from moderation.config import DEFAULT_TEST_REDIS_URL, Config
+from moderation.db import make_engine, make_session_factory, migrate, transaction
+from moderation.resources import Resources
+#CLASSIFIER_FIXTURE
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+
+_pg_available: bool | None = None
+
+
+def postgres_available() -> bool:
+    global _pg_available
+    if _pg_available is None:
+        try:
+            engine = make_engine(TEST_DATABASE_URL)
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_available = True
+        except Exception:
+            _pg_available = False
+    return _pg_available
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_available():
+        return f"PostgreSQL: {TEST_DATABASE_URL}"
+    return "NOTICE: no PostgreSQL answers at TEST_DATABASE_URL; PostgreSQL runs of storage tests are SKIPPED"
+
+
+@dataclass
+class Database:
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    kind: str
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: a SQLite file, or a PostgreSQL schema of its own, dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        yield Database(url, engine, make_session_factory(engine), "sqlite")
+        engine.dispose()
+        return
+    if not postgres_available():
+        pytest.skip(f"PostgreSQL not reachable at {TEST_DATABASE_URL}")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    # The schema rides in the URL, so worker subprocesses given this URL use it too.
+    sep = "&" if "?" in TEST_DATABASE_URL else "?"
+    url = f"{TEST_DATABASE_URL}{sep}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        yield Database(url, engine, make_session_factory(engine), "postgresql")
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, database: Database) -> Config:
+    return Config(
+        home=tmp_path / "home",
+        database_url=database.url,
+        redis_url=TEST_REDIS_URL,
+        secret_key="test-secret-key",
+        reconcile_after_s=0,
+    )
+
+
+@pytest.fixture
+def resources(config: Config, database: Database, redis_conn: redis.Redis) -> Resources:
+    return Resources(config, database.engine, database.sessions, redis_conn)
+
+
+@pytest.fixture
+def app(resources: Resources) -> Flask:
+    return create_app(resources=resources, test_config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def site(database: Database) -> NewSite:
+    with transaction(database.sessions) as session:
+        return create_site(session, "testsite")
+
+
+@pytest.fixture
+def other_site(database: Database) -> NewSite:
+    with transaction(database.sessions) as session:
+        return create_site(session, "othersite")

@@ -1,0 +1,102 @@
+"""The policy is a pure function: each row is an input and the decision and reasons it must get."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.models import Action, Source
+from moderation.policy import CommentFacts, SitePolicy, decide
+
+CALM = {"toxicity": 0.05, "propaganda": 0.1, "spam": 0.02, "insult": 0.03, "profanity": 0.01, "threat": 0.0,
+        "identity_attack": 0.01}
+
+
+def scores(**changes: float) -> dict[str, float]:
+    return {**CALM, **changes}
+
+
+WORDS = SitePolicy.from_dict({"banned_words": ["Drecksau"], "suspect_words": ["Putinversteher", "Lügenpresse"]})
+
+CASES = [
+    # (name, scores, facts, policy, action, source, reason codes in order)
+    ("civil comment", scores(), CommentFacts("Gute Analyse."), SitePolicy(), Action.APPROVE, Source.MODEL,
+     ["below_thresholds"]),
+    ("toxicity over hold", scores(toxicity=0.6), CommentFacts("x"), SitePolicy(), Action.HOLD, Source.MODEL,
+     ["toxicity_hold"]),
+    ("toxicity exactly at hold", scores(toxicity=0.5), CommentFacts("x"), SitePolicy(), Action.HOLD, Source.MODEL,
+     ["toxicity_hold"]),
+    ("toxicity over reject", scores(toxicity=0.95), CommentFacts("x"), SitePolicy(), Action.REJECT, Source.MODEL,
+     ["toxicity_reject"]),
+    ("propaganda holds but never rejects by default", scores(propaganda=0.99), CommentFacts("x"), SitePolicy(),
+     Action.HOLD, Source.MODEL, ["propaganda_hold"]),
+    ("spam over reject", scores(spam=0.97), CommentFacts("x"), SitePolicy(), Action.REJECT, Source.MODEL,
+     ["spam_reject"]),
+    ("threat holds", scores(threat=0.7), CommentFacts("x"), SitePolicy(), Action.HOLD, Source.MODEL, ["threat_hold"]),
+    ("reject outranks hold; both reasons kept", scores(toxicity=0.95, propaganda=0.6), CommentFacts("x"),
+     SitePolicy(), Action.REJECT, Source.MODEL, ["toxicity_reject", "propaganda_hold"]),
+    ("banned word rejects a calm comment", scores(), CommentFacts("Du DRECKSAU!"), WORDS, Action.REJECT,
+     Source.RULE, ["banned_word"]),
+    ("banned word inside another word does not match", scores(), CommentFacts("Drecksaufen"), WORDS,
+     Action.APPROVE, Source.MODEL, ["below_thresholds"]),
+    ("suspect word holds", scores(), CommentFacts("Typisch Lügenpresse."), WORDS, Action.HOLD, Source.RULE,
+     ["suspect_word"]),
+    ("link from a first-time author holds", scores(), CommentFacts("Mehr: https://example.ru/x"), SitePolicy(),
+     Action.HOLD, Source.RULE, ["link_from_new_author"]),
+    ("link from a known author passes", scores(), CommentFacts("Mehr: https://example.ru/x", author_has_history=True),
+     SitePolicy(), Action.APPROVE, Source.MODEL, ["below_thresholds"]),
+    ("link rule can be switched off", scores(), CommentFacts("siehe www.tagesschau.de"),
+     SitePolicy.from_dict({"hold_links_from_new_authors": False}), Action.APPROVE, Source.MODEL, ["below_thresholds"]),
+    ("scoring failed: fallback hold", None, CommentFacts("x"), SitePolicy(), Action.HOLD, Source.RULE,
+     ["scoring_failed"]),
+    ("scoring failed: configured fallback approve", None, CommentFacts("x"),
+     SitePolicy.from_dict({"fallback_action": "approve"}), Action.APPROVE, Source.RULE, ["scoring_failed"]),
+    ("scoring failed but banned word: reject", None, CommentFacts("drecksau"), WORDS, Action.REJECT, Source.RULE,
+     ["banned_word", "scoring_failed"]),
+    ("language no model covers holds", scores(), CommentFacts("Bonjour à tous", lang="other"), SitePolicy(),
+     Action.HOLD, Source.RULE, ["unsupported_language"]),
+    ("russian is covered", scores(), CommentFacts("Спасибо за статью", lang="ru"), SitePolicy(), Action.APPROVE,
+     Source.MODEL, ["below_thresholds"]),
+    ("site thresholds override defaults", scores(toxicity=0.4), CommentFacts("x"),
+     SitePolicy.from_dict({"thresholds": {"toxicity": {"hold": 0.3}}}), Action.HOLD, Source.MODEL, ["toxicity_hold"]),
+    ("model reject beats rule hold; source is model", scores(toxicity=0.95), CommentFacts("Lügenpresse"), WORDS,
+     Action.REJECT, Source.MODEL, ["toxicity_reject", "suspect_word"]),
+]
+
+
+@pytest.mark.parametrize(("name", "score_map", "facts", "policy", "action", "source", "codes"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_decide(name, score_map, facts, policy, action, source, codes) -> None:  # type: ignore[no-untyped-def]
+    verdict = decide(score_map, facts, policy)
+    assert verdict.action is action
+    assert verdict.source is source
+    assert [r.code for r in verdict.reasons] == codes
+    assert all(r.detail for r in verdict.reasons)
+
+
+def test_reason_detail_names_score_and_threshold() -> None:
+    verdict = decide(scores(toxicity=0.93), CommentFacts("x"), SitePolicy())
+    assert verdict.reasons[0].detail == "toxicity 0.93 >= reject threshold 0.90"
+
+
+def test_reason_detail_names_the_matched_word() -> None:
+    verdict = decide(scores(), CommentFacts("Alles Lügenpresse hier"), WORDS)
+    assert verdict.reasons[0].detail == "matched suspect word 'Lügenpresse'"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"thresholds": {"charm": {"hold": 0.5}}}, "unknown attribute"),
+        ({"thresholds": {"toxicity": {"hold": 1.5}}}, r"within \[0, 1\]"),
+        ({"thresholds": {"toxicity": {"maybe": 0.5}}}, "unknown threshold band"),
+        ({"fallback_action": "shrug"}, "shrug"),
+    ],
+)
+def test_invalid_site_policy_is_refused(raw: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SitePolicy.from_dict(raw)
+
+
+def test_policy_round_trips_through_json_shape() -> None:
+    policy = SitePolicy.from_dict({"banned_words": ["a"], "thresholds": {"toxicity": {"reject": None}}})
+    assert SitePolicy.from_dict(policy.to_dict()) == policy

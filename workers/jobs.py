@@ -1,0 +1,31 @@
+"""RQ job entry points. Jobs take ids (or nothing), never objects."""
+
+from __future__ import annotations
+
+import logging
+
+from workers import runtime
+from workers.pipeline import decide_batch
+from workers.queue import PendingQueue
+from workers.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+
+
+def drain() -> int:
+    """Decides pending comments batch by batch until the list is empty; returns how many it decided."""
+    context = runtime.current()
+    queue = PendingQueue(context.redis)
+    queue.drain_started()
+    total = 0
+    while ids := queue.pop(context.config.batch_size):
+        decided = decide_batch(context.sessions, context.scorer(), ids)
+        queue.announce_decided(decided)
+        total += len(decided)
+    log.info("drain decided %d comments", total)
+    return total
+
+
+def reconcile_pending() -> int:
+    context = runtime.current()
+    return reconcile(context.sessions, PendingQueue(context.redis), context.config.reconcile_after_s)

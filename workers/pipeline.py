@@ -1,0 +1,155 @@
+"""Scoring and deciding a batch of pending comments, each decided exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers.scoring import Scorer, ScoreResult
+from moderation.db import transaction
+from moderation.models import AuditEvent, Comment, Decision, Scores, Site, Status, utcnow
+from moderation.policy import CommentFacts, SitePolicy, Verdict, decide
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    site_id: int
+    author_id: str
+    text: str
+    policy: SitePolicy
+
+
+def flat_scores(result: ScoreResult) -> dict[str, float]:
+    return {
+        "toxicity": result.toxicity,
+        "propaganda": result.propaganda,
+        "spam": result.spam,
+        "insult": result.insult,
+        "profanity": result.profanity,
+        "threat": result.threat,
+        "identity_attack": result.identity_attack,
+    }
+
+
+def _load_pending(session: Session, ids: Sequence[str]) -> tuple[list[Pending], set[tuple[int, str]]]:
+    rows = session.execute(
+        select(Comment.id, Comment.site_id, Comment.author_id, Comment.text, Comment.created_at, Site.policy)
+        .join(Site, Site.id == Comment.site_id)
+        .where(Comment.id.in_(ids), Comment.status == Status.PENDING.value)
+    ).all()
+    policies: dict[int, SitePolicy] = {}
+    pending = []
+    for row in rows:
+        if row.site_id not in policies:
+            policies[row.site_id] = SitePolicy.from_dict(row.policy)
+        pending.append(Pending(row.id, row.site_id, row.author_id, row.text, policies[row.site_id]))
+    authors = {(p.site_id, p.author_id) for p in pending}
+    known: set[tuple[int, str]] = set()
+    if authors:
+        known = {
+            (site_id, author_id)
+            for site_id, author_id in session.execute(
+                select(Comment.site_id, Comment.author_id)
+                .where(
+                    tuple_(Comment.site_id, Comment.author_id).in_(authors),
+                    Comment.status == Status.APPROVED.value,
+                )
+                .distinct()
+            )
+        }
+    return pending, known
+
+
+def _score(scorer: Scorer | None, texts: list[str]) -> list[ScoreResult] | None:
+    if scorer is None:
+        return None
+    try:
+        return scorer.score(texts)
+    except Exception:
+        log.exception("scoring a batch of %d comments failed; they get the fallback decision", len(texts))
+        return None
+
+
+def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Sequence[str]) -> list[str]:
+    """Scores and decides the comments among `ids` that are still pending; returns the ids it decided.
+
+    The status update is conditional on `pending`, so a comment that two workers race for (a re-enqueued
+    id, a reconciler pass) gets exactly one model decision; the loser writes nothing.
+    """
+    with sessions() as session:
+        pending, known_authors = _load_pending(session, ids)
+    if not pending:
+        return []
+    results = _score(scorer, [p.text for p in pending])
+    version = scorer.version if (scorer is not None and results is not None) else None
+    decided: list[str] = []
+    with transaction(sessions) as session:
+        for index, item in enumerate(pending):
+            result = results[index] if results is not None else None
+            facts = CommentFacts(
+                text=item.text,
+                author_has_history=(item.site_id, item.author_id) in known_authors,
+                lang=result.lang if result is not None else None,
+            )
+            verdict = decide(flat_scores(result) if result is not None else None, facts, item.policy)
+            if _write(session, item, result, verdict, version):
+                decided.append(item.id)
+    return decided
+
+
+def _write(
+    session: Session, item: Pending, result: ScoreResult | None, verdict: Verdict, version: str | None
+) -> bool:
+    now = utcnow()
+    values: dict[str, object] = {"status": verdict.action.status.value, "decided_at": now}
+    if result is not None:
+        values["lang"] = result.lang
+    claimed = session.execute(
+        update(Comment)
+        .where(Comment.id == item.id, Comment.status == Status.PENDING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if result is not None and version is not None:
+        session.add(
+            Scores(
+                comment_id=item.id,
+                model_version=version,
+                techniques=dict(result.techniques),
+                narratives=[{"id": n, "score": round(s, 4)} for n, s in result.narratives],
+                spans=[span.to_dict() for span in result.spans],
+                scored_at=now,
+                **{k: round(v, 4) for k, v in flat_scores(result).items()},
+            )
+        )
+    reasons = verdict.reasons_dicts()
+    session.add(
+        Decision(
+            comment_id=item.id,
+            action=verdict.action.value,
+            source=verdict.source.value,
+            reasons=reasons,
+            model_version=version,
+            created_at=now,
+        )
+    )
+    session.add(
+        AuditEvent(
+            actor=verdict.source.value if version is None else f"{verdict.source.value}:{version}",
+            event="comment.decided",
+            site_id=item.site_id,
+            comment_id=item.id,
+            data={"action": verdict.action.value, "source": verdict.source.value, "reasons": reasons},
+            created_at=now,
+        )
+    )
+    return True

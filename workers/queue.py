@@ -1,0 +1,92 @@
+"""The hand-off from the API to the workers.
+
+The API pushes comment ids onto one Redis list and makes sure a single drain job is queued; a drain job
+pops up to a batch of ids at a time, so a burst of comments costs a few RQ jobs and a few model calls,
+not one of each per comment. Losing this list loses nothing: the reconciler re-pushes every comment
+still pending in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import redis
+from rq import Queue
+
+QUEUE_NAME = "moderation"
+PENDING_KEY = "moderation:pending"
+DRAIN_FLAG_KEY = "moderation:drain-scheduled"
+DECIDED_KEY = "moderation:decided:{id}"
+DRAIN_FLAG_TTL_S = 300
+DECIDED_TTL_S = 30
+DRAIN_JOB = "workers.jobs.drain"
+
+
+class PendingQueue:
+    def __init__(self, connection: redis.Redis, queue_name: str = QUEUE_NAME) -> None:
+        self.redis = connection
+        self.rq = Queue(queue_name, connection=connection)
+
+    def push(self, ids: Iterable[str]) -> None:
+        """Hands ids to the workers: one list push and at most one new drain job."""
+        ids = list(ids)
+        if not ids:
+            return
+        self.redis.rpush(PENDING_KEY, *ids)
+        self.ensure_drain()
+
+    def ensure_drain(self) -> bool:
+        """Queues a drain job unless one is already waiting; returns whether it queued one.
+
+        The flag means "a drain job is queued and not yet started". A job clears it as it starts, so
+        the next push queues another job for the next idle worker: under load every worker drains
+        batches side by side, and at most one job waits in the queue.
+        """
+        if not self.redis.set(DRAIN_FLAG_KEY, "1", nx=True, ex=DRAIN_FLAG_TTL_S):
+            return False
+        self.rq.enqueue(DRAIN_JOB, job_timeout=DRAIN_FLAG_TTL_S, result_ttl=0, failure_ttl=86400)
+        return True
+
+    def drain_started(self) -> None:
+        self.redis.delete(DRAIN_FLAG_KEY)
+
+    def pop(self, count: int) -> list[str]:
+        popped = self.redis.lpop(PENDING_KEY, count)
+        if not popped:
+            return []
+        return [item.decode() if isinstance(item, bytes) else str(item) for item in popped]
+
+    def repair(self) -> None:
+        """Clears a flag whose job is gone (e.g. Redis lost the queue), then queues a job if work waits."""
+        if self.redis.exists(DRAIN_FLAG_KEY) and self.rq.count == 0:
+            self.redis.delete(DRAIN_FLAG_KEY)
+        if self.backlog():
+            self.ensure_drain()
+
+    def queued_ids(self, limit: int = 200_000) -> set[str]:
+        """The ids now waiting in the list (empty if the backlog is larger than `limit`)."""
+        if self.backlog() > limit:
+            return set()
+        return {
+            item.decode() if isinstance(item, bytes) else str(item)
+            for item in self.redis.lrange(PENDING_KEY, 0, -1)
+        }
+
+    def backlog(self) -> int:
+        return int(self.redis.llen(PENDING_KEY))
+
+    def announce_decided(self, ids: Sequence[str]) -> None:
+        """Wakes API requests that wait (`?wait=MS`) for these comments."""
+        if not ids:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for comment_id in ids:
+            key = DECIDED_KEY.format(id=comment_id)
+            pipe.rpush(key, "1")
+            pipe.expire(key, DECIDED_TTL_S)
+        pipe.execute()
+
+    def wait_decided(self, comment_id: str, timeout_s: float) -> bool:
+        if timeout_s <= 0:
+            return False
+        return self.redis.blpop([DECIDED_KEY.format(id=comment_id)], timeout=timeout_s) is not None

@@ -1,0 +1,43 @@
+"""The worker process: loads the model once, then runs RQ jobs until stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from rq import Queue, SimpleWorker
+
+from moderation.config import Config
+from workers import runtime
+from workers.queue import QUEUE_NAME, PendingQueue
+from workers.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+
+RECONCILE_LOCK_KEY = "moderation:reconcile-lock"
+
+
+def reconcile_loop(context: runtime.WorkerContext, every_s: float, stop: threading.Event) -> None:
+    """Runs a reconcile pass every `every_s` seconds; a Redis lock lets one worker of many do it."""
+    while not stop.wait(every_s):
+        try:
+            if context.redis.set(RECONCILE_LOCK_KEY, "1", nx=True, ex=max(1, int(every_s) - 1)):
+                reconcile(context.sessions, PendingQueue(context.redis), context.config.reconcile_after_s)
+        except Exception:
+            log.exception("reconcile pass failed; will retry")
+
+
+def run_worker(config: Config, *, burst: bool = False, reconcile_every_s: float = 15.0) -> None:
+    context = runtime.build_context(config)
+    runtime.install(context)
+    scorer = context.scorer()
+    log.info("worker ready with model %s", scorer.version if scorer else "none")
+    stop = threading.Event()
+    if reconcile_every_s > 0 and not burst:
+        threading.Thread(target=reconcile_loop, args=(context, reconcile_every_s, stop), daemon=True).start()
+    # SimpleWorker runs jobs in this process, so the model loaded above serves every job.
+    worker = SimpleWorker([Queue(QUEUE_NAME, connection=context.redis)], connection=context.redis)
+    try:
+        worker.work(burst=burst, logging_level="INFO")
+    finally:
+        stop.set()
