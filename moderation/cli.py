@@ -205,5 +205,10 @@ def migrate_command() -> None:
     click.echo("schema is up to date")
 
 
+from moderation.cli_models import models  # noqa: E402
+
+cli.add_command(models)
+
+
 def main() -> None:
     cli(prog_name="moderation")

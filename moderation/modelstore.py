@@ -37,5 +37,18 @@ def activate(session: Session, version: str, *, actor: str) -> None:
     )
 
 
+def previous_version(session: Session) -> str | None:
+    """The version that was active before the current one, from the audit trail."""
+    current = active_version(session)
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.event == "model.activated").order_by(AuditEvent.id.desc())
+    )
+    for event in events:
+        previous = (event.data or {}).get("previous")
+        if event.data.get("version") == current and previous and previous != current:
+            return str(previous)
+    return None
+
+
 def history(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.registered_at.desc())))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from flask import Flask, current_app
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -1,0 +1,227 @@
+"""The whole path on real Redis, RQ and SQL: a comment in, a decision out, exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from classifiers.registry import Registry
+from moderation.accounts import NewSite
+from moderation.bootstrap import register_and_activate
+from moderation.config import Config
+from moderation.models import AuditEvent, Comment, Decision, Scores
+from tests.conftest import TEST_REDIS_URL, Database
+from workers import runtime
+from workers.pipeline import decide_batch
+from workers.queue import PENDING_KEY, QUEUE_NAME, PendingQueue
+from workers.reconcile import reconcile
+
+INSULT = "Du bist ein dummer Vollidiot"
+CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
+
+
+@pytest.fixture
+def model_home(config: Config, database: Database, trained_model_dir: Path) -> Config:
+    """MODERATION_HOME whose registry holds the session's trained model, active in this database."""
+    config.home.mkdir(parents=True, exist_ok=True)
+    (config.home / "models").symlink_to(trained_model_dir, target_is_directory=True)
+    registry = Registry(config.models_dir)
+    version = registry.latest()
+    assert version is not None
+    register_and_activate(database.sessions, registry, version, actor="test")
+    return config
+
+
+@pytest.fixture
+def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
+    ctx = runtime.WorkerContext(model_home, database.sessions, redis_conn, Registry(model_home.models_dir))
+    runtime.install(ctx)
+    yield ctx
+    runtime.install(None)  # type: ignore[arg-type]
+
+
+def post(client: FlaskClient, site: NewSite, text: str, **extra: Any) -> Any:
+    data = {"text": text, "article_id": "kasachstan-russland", "author": {"id": extra.pop("author", "leser-1")}, **extra}
+    return client.post("/api/v1/comments", json=data, headers={"Authorization": f"Bearer {site.secret_key}"})
+
+
+def get(client: FlaskClient, site: NewSite, cid: str) -> dict[str, Any]:
+    return client.get(f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}).get_json()
+
+
+def work(redis_conn: redis.Redis) -> None:
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis_conn)], connection=redis_conn).work(burst=True)
+
+
+def decisions_of(database: Database, cid: str) -> tuple[int, int]:
+    with database.sessions() as session:
+        decisions = session.scalar(select(func.count()).select_from(Decision).where(Decision.comment_id == cid))
+        audits = session.scalar(
+            select(func.count()).select_from(AuditEvent)
+            .where(AuditEvent.comment_id == cid, AuditEvent.event == "comment.decided")
+        )
+    return int(decisions or 0), int(audits or 0)
+
+
+def test_worker_decides_insult_and_civil_comment(client: FlaskClient, site: NewSite, context: Any,
+                                                 database: Database, redis_conn: redis.Redis) -> None:
+    insult = post(client, site, INSULT).get_json()["id"]
+    civil = post(client, site, CIVIL).get_json()["id"]
+    work(redis_conn)
+    got_insult, got_civil = get(client, site, insult), get(client, site, civil)
+    assert got_insult["status"] in ("held", "rejected")
+    assert got_civil["status"] == "approved"
+    version = context.scorer().version
+    for got in (got_insult, got_civil):
+        decision = got["decision"]
+        assert decision["source"] == "model" and decision["model_version"] == version and decision["decided_at"]
+        assert decision["reasons"] and all(r["code"] and r["detail"] for r in decision["reasons"])
+        assert 0 <= got["scores"]["toxicity"] <= 1 and 0 <= got["scores"]["propaganda"] <= 1
+        assert got["lang"] == "de"
+    assert got_insult["decision"]["reasons"][0]["code"].startswith("toxicity_")
+    assert got_insult["scores"]["toxicity"] > got_civil["scores"]["toxicity"]
+    assert any(INSULT[s["start"]:s["end"]].lower().startswith(("vollidiot", "dumm")) for s in got_insult["spans"])
+    for cid in (insult, civil):
+        assert decisions_of(database, cid) == (1, 1)
+    assert redis_conn.llen(PENDING_KEY) == 0
+
+
+def test_one_job_scores_many_comments_in_one_batch(client: FlaskClient, site: NewSite, context: Any,
+                                                  database: Database, redis_conn: redis.Redis) -> None:
+    items = [{"text": f"Kommentar Nummer {i} zur Lage in Kasachstan", "article_id": "a", "author": {"id": f"r{i}"}}
+             for i in range(40)]
+    client.post("/api/v1/comments:batch", json={"comments": items}, headers={"Authorization": f"Bearer {site.secret_key}"})
+    assert redis_conn.llen(f"rq:queue:{QUEUE_NAME}") == 1
+    calls: list[int] = []
+    scorer = context.scorer()
+    original = scorer.score
+
+    def counting(texts: Any) -> Any:
+        calls.append(len(texts))
+        return original(texts)
+
+    scorer.score = counting  # observe the real scorer; it still does the work
+    work(redis_conn)
+    assert calls == [40]
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Comment).where(Comment.status == "pending")) == 0
+        assert session.scalar(select(func.count()).select_from(Scores)) == 40
+
+
+def test_links_from_first_time_authors_are_held(client: FlaskClient, site: NewSite, context: Any,
+                                                redis_conn: redis.Redis) -> None:
+    first = post(client, site, "Mehr dazu hier: https://example.org/kasachstan", author="neu").get_json()["id"]
+    work(redis_conn)
+    got = get(client, site, first)
+    assert got["status"] == "held" and got["decision"]["source"] == "rule"
+    assert "link_from_new_author" in [r["code"] for r in got["decision"]["reasons"]]
+
+
+def test_without_model_the_fallback_holds(client: FlaskClient, site: NewSite, config: Config, database: Database,
+                                         redis_conn: redis.Redis) -> None:
+    ctx = runtime.WorkerContext(config, database.sessions, redis_conn, Registry(config.home / "no-models"))
+    runtime.install(ctx)
+    try:
+        cid = post(client, site, CIVIL).get_json()["id"]
+        work(redis_conn)
+    finally:
+        runtime.install(None)  # type: ignore[arg-type]
+    got = get(client, site, cid)
+    assert got["status"] == "held"
+    assert got["decision"]["source"] == "rule" and got["decision"]["model_version"] is None
+    assert [r["code"] for r in got["decision"]["reasons"]] == ["scoring_failed"]
+
+
+def test_flushed_redis_loses_nothing(client: FlaskClient, site: NewSite, context: Any, database: Database,
+                                     redis_conn: redis.Redis) -> None:
+    ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(5)]
+    redis_conn.flushdb()
+    work(redis_conn)
+    assert all(get(client, site, cid)["status"] == "pending" for cid in ids)
+    assert reconcile(database.sessions, PendingQueue(redis_conn), older_than_s=0) == 5
+    work(redis_conn)
+    for cid in ids:
+        assert get(client, site, cid)["status"] != "pending"
+        assert decisions_of(database, cid) == (1, 1)
+    # A second pass finds nothing left to do.
+    assert reconcile(database.sessions, PendingQueue(redis_conn), older_than_s=0) == 0
+
+
+def test_worker_killed_mid_batch_loses_nothing(client: FlaskClient, site: NewSite, context: Any,
+                                               database: Database, redis_conn: redis.Redis) -> None:
+    ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(6)]
+    # A real process takes a batch off the queue and dies before deciding it.
+    script = (
+        "import os, signal, redis\n"
+        "from workers.queue import PendingQueue\n"
+        f"q = PendingQueue(redis.Redis.from_url({TEST_REDIS_URL!r}))\n"
+        "q.drain_started()\n"
+        "assert len(q.pop(4)) == 4\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    dead = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert dead.returncode == -signal.SIGKILL
+    assert redis_conn.llen(PENDING_KEY) == 2
+    reconcile(database.sessions, PendingQueue(redis_conn), older_than_s=0)
+    work(redis_conn)
+    for cid in ids:
+        assert get(client, site, cid)["status"] != "pending"
+        assert decisions_of(database, cid) == (1, 1)
+
+
+def test_racing_workers_decide_exactly_once(client: FlaskClient, site: NewSite, context: Any,
+                                            database: Database) -> None:
+    ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(10)]
+    scorer = context.scorer()
+    results: list[list[str]] = []
+    barrier = threading.Barrier(3)
+
+    def run() -> None:
+        barrier.wait()
+        results.append(decide_batch(database.sessions, scorer, ids))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sum(results, [])) == sorted(ids)
+    for cid in ids:
+        assert decisions_of(database, cid) == (1, 1)
+
+
+def test_wait_answers_200_with_a_real_worker_process(client: FlaskClient, site: NewSite, model_home: Config,
+                                                    database: Database, redis_conn: redis.Redis) -> None:
+    env = dict(os.environ, DATABASE_URL=database.url, REDIS_URL=TEST_REDIS_URL, MODERATION_HOME=str(model_home.home),
+               SECRET_KEY="test-secret-key")
+    proc = subprocess.Popen([sys.executable, "-m", "moderation", "worker"], env=env)
+    try:
+        post(client, site, "Aufwärmen")  # the first job waits for the model to load
+        deadline = time.monotonic() + 60
+        while redis_conn.llen(PENDING_KEY) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        response = post(client, site, INSULT, external_id="w-1")
+        url = "/api/v1/comments?wait=3000"
+        data = {"text": CIVIL, "article_id": "a", "author": {"id": "r"}}
+        waited = client.post(url, json=data, headers={"Authorization": f"Bearer {site.secret_key}"})
+        assert waited.status_code == 200, waited.get_json()
+        assert waited.get_json()["status"] == "approved"
+        assert waited.get_json()["decision"]["model_version"]
+        assert response.status_code == 202
+        again = post(client, site, INSULT, external_id="w-1")
+        assert again.status_code == 200 and again.get_json()["status"] in ("held", "rejected")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
