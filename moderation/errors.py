@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
         if not wants_json():
-            return exc
+            return _html_error(exc)
         if status == 413:
             return error_response(413, "payload_too_large", "the request body is too large")
         code = _CODES_BY_STATUS.get(status, "invalid_request" if status < 500 else "internal")
@@ -69,4 +69,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if not wants_json():
+            return _html_error(InternalServerError())
         return error_response(500, "internal", "an internal error occurred; it has been logged")
+
+
+def _html_error(exc: HTTPException) -> Any:
+    """The dashboard registers an HTML error page renderer; without it werkzeug's plain page is used."""
+    renderer = current_app.extensions.get("html_errors")
+    return exc if renderer is None else renderer(exc)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -86,6 +87,7 @@ class Comment(Base):
         Index("ix_comments_site_status_created", "site_id", "status", "created_at"),
         Index("ix_comments_status_created", "status", "created_at"),
         Index("ix_comments_site_author", "site_id", "author_id"),
+        Index("ix_comments_status_decided", "status", "decided_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -111,8 +113,22 @@ class Comment(Base):
     )
 
 
+RISK_ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
+
+
+def risk_of_row(context: DefaultExecutionContext) -> float:
+    """The highest harm score of a row being inserted.
+
+    Kept as a column (set on insert, whoever inserts) so the held queue can be sorted and paged by risk
+    through an index instead of computing a maximum over every held comment per page.
+    """
+    params = context.get_current_parameters()
+    return max(float(params.get(name) or 0.0) for name in RISK_ATTRIBUTES)
+
+
 class Scores(Base):
     __tablename__ = "scores"
+    __table_args__ = (Index("ix_scores_risk", "risk", "comment_id"),)
 
     comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True)
     model_version: Mapped[str] = mapped_column(String(100))
@@ -126,6 +142,7 @@ class Scores(Base):
     techniques: Mapped[dict[str, Any]] = mapped_column(default=dict)
     narratives: Mapped[list[Any]] = mapped_column(default=list)
     spans: Mapped[list[Any]] = mapped_column(default=list)
+    risk: Mapped[float] = mapped_column(Float, default=risk_of_row, server_default="0")
     scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="scores")
@@ -188,3 +205,34 @@ class ModelVersion(Base):
     card: Mapped[dict[str, Any]] = mapped_column(default=dict)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LoginFailure(Base):
+    """A failed dashboard login, kept briefly so repeated guessing is throttled per account and per IP."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_created", "email", "created_at"),
+        Index("ix_login_failures_ip_created", "ip_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModeratorAction(Base):
+    """One dashboard action (a single decision or a bulk one), remembered so it can be undone briefly.
+
+    `entries` lists, per comment, the decision written and the status it replaced.
+    """
+
+    __tablename__ = "moderator_actions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("moderators.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    entries: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
 from flask import Flask, current_app
+from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine
@@ -19,19 +19,19 @@ class Resources:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
-    redis: redis.Redis | None
+    redis: Redis | None
 
-    def require_redis(self) -> redis.Redis:
+    def require_redis(self) -> Redis:
         if self.redis is None:
             raise RuntimeError("REDIS_URL is not set: this process has no queue")
         return self.redis
 
 
-def connect_redis(url: str | None) -> redis.Redis | None:
+def connect_redis(url: str | None) -> Redis | None:
     """A client that gives up quickly: an outage must cost a request milliseconds, not seconds."""
     if not url:
         return None
-    return redis.Redis.from_url(
+    return Redis.from_url(
         url,
         socket_timeout=10,
         socket_connect_timeout=1,

@@ -20,7 +20,7 @@ from moderation.app import create_app
 from moderation.config import DEFAULT_TEST_REDIS_URL, Config
 from moderation.db import make_engine, make_session_factory, migrate, transaction
 from moderation.resources import Resources
-#CLASSIFIER_FIXTURE
+from tests.classifier_fixtures import trained_model_dir  # noqa: F401
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)

@@ -120,15 +120,24 @@ def _write(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
     if result is not None and version is not None:
+        # Stored exactly as the API (and `moderation score`) present them, rounding included.
+        shown = result.scores_dict()
+        attributes = shown["attributes"]
         session.add(
             Scores(
                 comment_id=item.id,
                 model_version=version,
-                techniques=dict(result.techniques),
-                narratives=[{"id": n, "score": round(s, 4)} for n, s in result.narratives],
+                toxicity=shown["toxicity"],
+                propaganda=shown["propaganda"],
+                spam=shown["spam"],
+                insult=attributes["insult"],
+                profanity=attributes["profanity"],
+                threat=attributes["threat"],
+                identity_attack=attributes["identity_attack"],
+                techniques=attributes["techniques"],
+                narratives=attributes["narratives"],
                 spans=[span.to_dict() for span in result.spans],
                 scored_at=now,
-                **{k: round(v, 4) for k, v in flat_scores(result).items()},
             )
         )
     reasons = verdict.reasons_dicts()
