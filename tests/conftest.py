@@ -15,12 +15,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.registry import Registry
 from moderation.accounts import NewSite, create_site
 from moderation.app import create_app
+from moderation.bootstrap import register_and_activate
 from moderation.config import DEFAULT_TEST_REDIS_URL, Config
 from moderation.db import make_engine, make_session_factory, migrate, transaction
 from moderation.resources import Resources
-from tests.classifier_fixtures import trained_model_dir  # noqa: F401
+
+# One quick-trained model per test session, shared by every test that needs a real model.
+pytest_plugins = ["tests.classifier_fixtures"]
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
@@ -131,3 +135,15 @@ def site(database: Database) -> NewSite:
 def other_site(database: Database) -> NewSite:
     with transaction(database.sessions) as session:
         return create_site(session, "othersite")
+
+
+@pytest.fixture
+def model_home(config: Config, database: Database, trained_model_dir: Path) -> Config:
+    """MODERATION_HOME whose registry holds the session's trained model, active in this database."""
+    config.home.mkdir(parents=True, exist_ok=True)
+    (config.home / "models").symlink_to(trained_model_dir, target_is_directory=True)
+    registry = Registry(config.models_dir)
+    version = registry.latest()
+    assert version is not None
+    register_and_activate(database.sessions, registry, version, actor="test")
+    return config

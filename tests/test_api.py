@@ -17,8 +17,15 @@ from tests.conftest import Database
 from workers.queue import PENDING_KEY
 
 
-def body(text: str = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.", **extra: Any) -> dict[str, Any]:
-    return {"text": text, "article_id": "kasachstan-russland", "author": {"id": "leser-1", "name": "Leserin"}, **extra}
+def body(
+    text: str = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "article_id": "kasachstan-russland",
+        "author": {"id": "leser-1", "name": "Leserin"},
+        **extra,
+    }
 
 
 def auth(site: NewSite) -> dict[str, str]:
@@ -39,8 +46,9 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     return error
 
 
-def test_post_stores_pending_and_enqueues(client: FlaskClient, site: NewSite, database: Database,
-                                          redis_conn: redis.Redis) -> None:
+def test_post_stores_pending_and_enqueues(
+    client: FlaskClient, site: NewSite, database: Database, redis_conn: redis.Redis
+) -> None:
     response = client.post("/api/v1/comments", json=body(external_id="e-1"), headers=auth(site))
     assert response.status_code == 202
     payload = response.get_json()
@@ -57,7 +65,10 @@ def test_post_stores_pending_and_enqueues(client: FlaskClient, site: NewSite, da
 
 def test_many_posts_share_one_queued_job(client: FlaskClient, site: NewSite, redis_conn: redis.Redis) -> None:
     for i in range(5):
-        assert client.post("/api/v1/comments", json=body(f"Kommentar {i}"), headers=auth(site)).status_code == 202
+        assert (
+            client.post("/api/v1/comments", json=body(f"Kommentar {i}"), headers=auth(site)).status_code
+            == 202
+        )
     assert redis_conn.llen(PENDING_KEY) == 5
     assert redis_conn.llen("rq:queue:moderation") == 1
 
@@ -85,14 +96,22 @@ def test_other_site_cannot_see_comment(client: FlaskClient, site: NewSite, other
     assert_error(client.get(f"/api/v1/comments/{cid}", headers=auth(other_site)), 404, "not_found")
 
 
-def test_idempotent_on_external_id(client: FlaskClient, site: NewSite, other_site: NewSite, database: Database) -> None:
+def test_idempotent_on_external_id(
+    client: FlaskClient, site: NewSite, other_site: NewSite, database: Database
+) -> None:
     first = client.post("/api/v1/comments", json=body(external_id="same"), headers=auth(site))
     again = client.post("/api/v1/comments", json=body(external_id="same"), headers=auth(site))
     assert again.status_code == 202 and again.get_json()["id"] == first.get_json()["id"]
-    assert_error(client.post("/api/v1/comments", json=body("anders", external_id="same"), headers=auth(site)),
-                 409, "conflict")
+    assert_error(
+        client.post("/api/v1/comments", json=body("anders", external_id="same"), headers=auth(site)),
+        409,
+        "conflict",
+    )
     # The same external id belongs to each site separately.
-    assert client.post("/api/v1/comments", json=body(external_id="same"), headers=auth(other_site)).status_code == 202
+    assert (
+        client.post("/api/v1/comments", json=body(external_id="same"), headers=auth(other_site)).status_code
+        == 202
+    )
     assert count_comments(database) == 2
 
 
@@ -105,10 +124,15 @@ def test_batch_stores_in_order(client: FlaskClient, site: NewSite, redis_conn: r
     assert redis_conn.llen(PENDING_KEY) == 3 and redis_conn.llen("rq:queue:moderation") == 1
 
 
-def test_batch_with_invalid_item_stores_nothing(client: FlaskClient, site: NewSite, database: Database) -> None:
+def test_batch_with_invalid_item_stores_nothing(
+    client: FlaskClient, site: NewSite, database: Database
+) -> None:
     items = [body("gut"), {"text": "", "article_id": "a", "author": {"id": "r"}}, body(5)]
-    error = assert_error(client.post("/api/v1/comments:batch", json={"comments": items}, headers=auth(site)),
-                         422, "invalid_request")
+    error = assert_error(
+        client.post("/api/v1/comments:batch", json={"comments": items}, headers=auth(site)),
+        422,
+        "invalid_request",
+    )
     assert [d["index"] for d in error["details"]] == [1, 2]
     assert count_comments(database) == 0
 
@@ -116,8 +140,9 @@ def test_batch_with_invalid_item_stores_nothing(client: FlaskClient, site: NewSi
 def test_batch_conflict_stores_nothing(client: FlaskClient, site: NewSite, database: Database) -> None:
     client.post("/api/v1/comments", json=body("eins", external_id="x"), headers=auth(site))
     items = [body("neu", external_id="y"), body("zwei", external_id="x")]
-    error = assert_error(client.post("/api/v1/comments:batch", json={"comments": items}, headers=auth(site)),
-                         409, "conflict")
+    error = assert_error(
+        client.post("/api/v1/comments:batch", json={"comments": items}, headers=auth(site)), 409, "conflict"
+    )
     assert error["details"]["index"] == 1
     assert count_comments(database) == 1
 
@@ -133,8 +158,12 @@ def test_batch_conflict_stores_nothing(client: FlaskClient, site: NewSite, datab
     ],
     ids=["empty", "over-1000", "extra-field", "wrong-key", "not-an-object"],
 )
-def test_batch_shape_errors(client: FlaskClient, site: NewSite, payload: Any, field: Any, database: Database) -> None:
-    assert_error(client.post("/api/v1/comments:batch", json=payload, headers=auth(site)), 422, "invalid_request")
+def test_batch_shape_errors(
+    client: FlaskClient, site: NewSite, payload: Any, field: Any, database: Database
+) -> None:
+    assert_error(
+        client.post("/api/v1/comments:batch", json=payload, headers=auth(site)), 422, "invalid_request"
+    )
     assert count_comments(database) == 0
 
 
@@ -159,13 +188,32 @@ def test_batch_shape_errors(client: FlaskClient, site: NewSite, payload: Any, fi
         (body(external_id=7), "external_id"),
         ("just a string", None),
     ],
-    ids=["blank", "int", "null", "too-long", "nul", "bell", "unknown-field", "no-text", "no-article", "no-author",
-         "unknown-author-field", "author-string", "empty-author-id", "bad-lang", "metadata-list", "external-id-int",
-         "not-an-object"],
+    ids=[
+        "blank",
+        "int",
+        "null",
+        "too-long",
+        "nul",
+        "bell",
+        "unknown-field",
+        "no-text",
+        "no-article",
+        "no-author",
+        "unknown-author-field",
+        "author-string",
+        "empty-author-id",
+        "bad-lang",
+        "metadata-list",
+        "external-id-int",
+        "not-an-object",
+    ],
 )
-def test_invalid_comment_is_422_and_not_stored(client: FlaskClient, site: NewSite, database: Database,
-                                               payload: Any, field: str | None) -> None:
-    error = assert_error(client.post("/api/v1/comments", json=payload, headers=auth(site)), 422, "invalid_request")
+def test_invalid_comment_is_422_and_not_stored(
+    client: FlaskClient, site: NewSite, database: Database, payload: Any, field: str | None
+) -> None:
+    error = assert_error(
+        client.post("/api/v1/comments", json=payload, headers=auth(site)), 422, "invalid_request"
+    )
     if field is not None:
         assert field in [d["field"] for d in error["details"]]
     assert count_comments(database) == 0
@@ -194,8 +242,15 @@ def test_exactly_10000_characters_is_accepted(client: FlaskClient, site: NewSite
     ],
     ids=["truncated", "invalid-utf8", "nan", "deep-nesting", "form", "text-plain", "no-body"],
 )
-def test_unreadable_bodies(client: FlaskClient, site: NewSite, database: Database, raw: bytes,
-                           content_type: str | None, status: int, code: str) -> None:
+def test_unreadable_bodies(
+    client: FlaskClient,
+    site: NewSite,
+    database: Database,
+    raw: bytes,
+    content_type: str | None,
+    status: int,
+    code: str,
+) -> None:
     headers = auth(site) | ({"Content-Type": content_type} if content_type else {})
     assert_error(client.post("/api/v1/comments", data=raw, headers=headers), status, code)
     assert count_comments(database) == 0
@@ -203,7 +258,9 @@ def test_unreadable_bodies(client: FlaskClient, site: NewSite, database: Databas
 
 def test_body_over_1_mib_is_413(client: FlaskClient, site: NewSite, database: Database) -> None:
     raw = json.dumps(body("a" * 2_000_000)).encode()
-    response = client.post("/api/v1/comments", data=raw, headers=auth(site) | {"Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/comments", data=raw, headers=auth(site) | {"Content-Type": "application/json"}
+    )
     assert_error(response, 413, "payload_too_large")
     assert count_comments(database) == 0
 
@@ -211,14 +268,17 @@ def test_body_over_1_mib_is_413(client: FlaskClient, site: NewSite, database: Da
 def test_batch_body_over_16_mib_is_413(client: FlaskClient, site: NewSite) -> None:
     raw = json.dumps({"comments": [body("a" * 9000)] * 1000 * 2}).encode()
     assert len(raw) > 16 * 1024 * 1024
-    response = client.post("/api/v1/comments:batch", data=raw,
-                           headers=auth(site) | {"Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/comments:batch", data=raw, headers=auth(site) | {"Content-Type": "application/json"}
+    )
     assert_error(response, 413, "payload_too_large")
 
 
 @pytest.mark.parametrize("wait", ["6000", "-1", "soon", "1.5"])
 def test_wait_out_of_range_is_400(client: FlaskClient, site: NewSite, database: Database, wait: str) -> None:
-    assert_error(client.post(f"/api/v1/comments?wait={wait}", json=body(), headers=auth(site)), 400, "invalid_request")
+    assert_error(
+        client.post(f"/api/v1/comments?wait={wait}", json=body(), headers=auth(site)), 400, "invalid_request"
+    )
     assert count_comments(database) == 0
 
 
@@ -241,8 +301,11 @@ def test_publishable_key_needs_an_allowed_origin(client: FlaskClient, database: 
     with transaction(database.sessions) as session:
         new = create_site(session, "browser", allowed_origins=["https://zeitung.example"])
     headers = {"Authorization": f"Bearer {new.publishable_key}"}
-    assert_error(client.post("/api/v1/comments", json=body(), headers=headers | {"Origin": "https://evil.example"}),
-                 403, "forbidden")
+    assert_error(
+        client.post("/api/v1/comments", json=body(), headers=headers | {"Origin": "https://evil.example"}),
+        403,
+        "forbidden",
+    )
     ok = client.post("/api/v1/comments", json=body(), headers=headers | {"Origin": "https://zeitung.example"})
     assert ok.status_code == 202
 
@@ -250,8 +313,14 @@ def test_publishable_key_needs_an_allowed_origin(client: FlaskClient, database: 
 def test_rate_limit_is_429(resources: Any, site: NewSite, database: Database) -> None:
     from moderation.app import create_app
 
-    limited = create_app(resources=type(resources)(resources.config.with_overrides(rate_limit_per_minute=2),
-                                                   resources.engine, resources.sessions, resources.redis))
+    limited = create_app(
+        resources=type(resources)(
+            resources.config.with_overrides(rate_limit_per_minute=2),
+            resources.engine,
+            resources.sessions,
+            resources.redis,
+        )
+    )
     client = limited.test_client()
     for _ in range(2):
         assert client.post("/api/v1/comments", json=body(), headers=auth(site)).status_code == 202
@@ -290,8 +359,15 @@ def test_health_and_openapi(client: FlaskClient) -> None:
     assert ready.status_code == 200 and ready.get_json()["checks"]["redis"] == "ok"
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
-    for path in ["/api/v1/comments", "/api/v1/comments:batch", "/api/v1/comments/{id}", "/healthz", "/readyz",
-                 "/metrics", "/api/openapi.json"]:
+    for path in [
+        "/api/v1/comments",
+        "/api/v1/comments:batch",
+        "/api/v1/comments/{id}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+    ]:
         assert path in spec["paths"]
     assert "moderation_comments" in client.get("/metrics").get_data(as_text=True)
 

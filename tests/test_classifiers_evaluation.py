@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+from classifiers.evaluation import binary_report, expected_calibration_error, official_macro_f1
+
+
+def test_official_macro_f1_is_harmonic_mean_of_macro_precision_and_recall() -> None:
+    y_true = ["OFFENSE", "OFFENSE", "OTHER", "OTHER", "OTHER", "OTHER"]
+    y_pred = ["OFFENSE", "OTHER", "OTHER", "OTHER", "OTHER", "OFFENSE"]
+    # precision: OFFENSE 1/2, OTHER 3/4 -> 0.625; recall: OFFENSE 1/2, OTHER 3/4 -> 0.625
+    assert official_macro_f1(y_true, y_pred) == pytest.approx(0.625)
+    y_pred = ["OFFENSE", "OFFENSE", "OFFENSE", "OTHER", "OTHER", "OTHER"]
+    precision = (2 / 3 + 1) / 2
+    recall = (1 + 3 / 4) / 2
+    assert official_macro_f1(y_true, y_pred) == pytest.approx(2 * precision * recall / (precision + recall))
+
+
+def test_ece_is_zero_when_calibrated_and_large_when_not() -> None:
+    assert expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.0)
+    assert expected_calibration_error([0, 0, 0, 0], [0.95, 0.95, 0.95, 0.95]) == pytest.approx(0.95)
+
+
+def test_binary_report_fields() -> None:
+    report = binary_report([0, 1, 1, 0], [0.1, 0.9, 0.6, 0.4])
+    assert report["official_macro_f1"] == 1.0
+    assert report["roc_auc"] == 1.0
+    assert set(report) >= {"n", "positives", "sklearn_macro_f1", "ece"}

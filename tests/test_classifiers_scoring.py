@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.scoring import Scorer
+from tests import classifier_fixtures
+
+
+@pytest.fixture(scope="module")
+def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
+    return classifier_fixtures.quick_scorer(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return classifier_fixtures.quick_registry(tmp_path_factory)
+
+
+INSULT = "Du bist ein dummer Vollidiot"
+CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
+ASSERTED = "Die NATO hat Russland eingekreist, Kasachstan ist doch gar kein echter Staat, das weiß jeder."
+DEBUNKED = "Die Behauptung, Kasachstan sei kein echter Staat, ist Kreml-Propaganda."
+
+
+def test_insult_scores_high_and_civil_comment_low(scorer: Scorer) -> None:
+    insult, civil = scorer.score([INSULT, CIVIL])
+    assert insult.toxicity > 0.7
+    assert insult.insult > 0.7
+    assert civil.toxicity < 0.3
+    assert civil.propaganda < 0.3
+
+
+def test_asserted_narrative_is_propaganda_but_debunked_one_is_not(scorer: Scorer) -> None:
+    asserted, debunked = scorer.score([ASSERTED, DEBUNKED])
+    assert asserted.propaganda > 0.6
+    assert {n for n, _ in asserted.narratives} >= {"artificial_state", "nato_encirclement"}
+    assert debunked.propaganda < 0.3
+    assert debunked.narratives == []
+    assert not [s for s in debunked.spans if s.attribute.startswith("narrative:")]
+
+
+def test_span_covers_exactly_the_insulting_word(scorer: Scorer) -> None:
+    text = "Ehrlich gesagt: du bist ein Vollidiot, und zwar ein großer."
+    (result,) = scorer.score([text])
+    toxic_spans = {text[s.start : s.end] for s in result.spans if s.attribute in ("toxicity", "insult")}
+    assert "Vollidiot" in toxic_spans
+    assert all(0 <= s.start < s.end <= len(text) for s in result.spans)
+
+
+def test_span_on_obfuscated_word_points_at_the_original_characters(scorer: Scorer) -> None:
+    text = "@user|LBR|Halt die Klappe, du Schw3in!!!"
+    (result,) = scorer.score([text])
+    words = {text[s.start : s.end] for s in result.spans if s.attribute in ("toxicity", "insult")}
+    assert "Schw3in" in words
+
+
+def test_narrative_span_points_at_the_claim(scorer: Scorer) -> None:
+    (result,) = scorer.score([ASSERTED])
+    claims = {ASSERTED[s.start : s.end] for s in result.spans if s.attribute == "narrative:artificial_state"}
+    assert claims == {"kein echter Staat"}
+
+
+def test_scores_dict_has_the_api_shape(scorer: Scorer) -> None:
+    (result,) = scorer.score([ASSERTED])
+    scores = result.scores_dict()
+    assert set(scores) == {"toxicity", "propaganda", "spam", "attributes"}
+    assert set(scores["attributes"]) == {
+        "insult",
+        "profanity",
+        "threat",
+        "identity_attack",
+        "techniques",
+        "narratives",
+    }
+    assert all(set(n) == {"id", "score"} for n in scores["attributes"]["narratives"])
+    for value in (
+        scores["toxicity"],
+        scores["propaganda"],
+        scores["spam"],
+        *scores["attributes"]["techniques"].values(),
+    ):
+        assert 0.0 <= value <= 1.0
+        assert round(value, 4) == value
+    assert result.lang == "de"
+    assert all(set(s.to_dict()) == {"start", "end", "attribute", "weight"} for s in result.spans)
+
+
+def test_spam_and_threat(scorer: Scorer) -> None:
+    spam, threat = scorer.score(
+        [
+            "Jetzt 500 Euro am Tag von zu Hause verdienen!!! Klick hier: www.geld-schnell.biz",
+            "Ich bring dich um, du Schw3in",
+        ]
+    )
+    assert spam.spam > 0.5
+    assert threat.threat > 0.3
+    assert any(s.attribute == "threat" for s in threat.spans)
+
+
+def test_batch_equals_single_and_empty_batch(scorer: Scorer) -> None:
+    texts = [INSULT, CIVIL, ASSERTED, "", "   "]
+    batch = scorer.score(texts)
+    singles = [scorer.score([t])[0] for t in texts]
+    for a, b in zip(batch, singles, strict=True):
+        assert a.scores_dict() == b.scores_dict()
+        assert a.spans == b.spans
+    assert scorer.score([]) == []
+
+
+def test_version_and_card(scorer: Scorer, model_root: Path) -> None:
+    assert scorer.version == scorer.card["version"]
+    assert (model_root / scorer.version).is_dir()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("Ты идиот и дебил, заткнись.", "ru"), ("You are a complete idiot.", "en")]
+)
+def test_other_languages_score(scorer: Scorer, text: str, lang: str) -> None:
+    (result,) = scorer.score([text])
+    assert result.lang == lang
+    assert result.insult > 0.5
