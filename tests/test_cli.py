@@ -109,7 +109,7 @@ def test_score_round_trip_matches_the_api(
             )
         SimpleWorker([Queue("moderation", connection=connection)], connection=connection).work(burst=True)
     finally:
-        runtime.install(None)  # type: ignore[arg-type]
+        runtime.install(None)
     for line, cid in zip(lines, ids, strict=True):
         got = client.get(
             f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {site.secret_key}"}

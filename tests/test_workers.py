@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from classifiers.registry import Registry
 from moderation.accounts import NewSite
+from moderation.bootstrap import register_and_activate
 from moderation.config import Config
 from moderation.models import AuditEvent, Comment, Decision, Scores
 from tests.conftest import TEST_REDIS_URL, Database
@@ -35,7 +37,7 @@ def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> 
     ctx = runtime.WorkerContext(model_home, database.sessions, redis_conn, Registry(model_home.models_dir))
     runtime.install(ctx)
     yield ctx
-    runtime.install(None)  # type: ignore[arg-type]
+    runtime.install(None)
 
 
 def post(client: FlaskClient, site: NewSite, text: str, **extra: Any) -> Any:
@@ -151,7 +153,7 @@ def test_without_model_the_fallback_holds(
         cid = post(client, site, CIVIL).get_json()["id"]
         work(redis_conn)
     finally:
-        runtime.install(None)  # type: ignore[arg-type]
+        runtime.install(None)
     got = get(client, site, cid)
     assert got["status"] == "held"
     assert got["decision"]["source"] == "rule" and got["decision"]["model_version"] is None
@@ -248,3 +250,39 @@ def test_wait_answers_200_with_a_real_worker_process(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_worker_switches_to_a_newly_promoted_model(
+    config: Config, database: Database, redis_conn: redis.Redis, trained_model_dir: Path, monkeypatch: Any
+) -> None:
+    import json
+    import shutil
+
+    from moderation import modelstore
+    from moderation.db import transaction
+
+    source = Registry(trained_model_dir)
+    original = source.latest()
+    assert original is not None
+    root = config.home / "models"
+    shutil.copytree(source.path(original), root / "2000.01.01-000000")
+    shutil.copytree(source.path(original), root / "2000.01.02-000000")
+    card_path = root / "2000.01.02-000000" / "model_card.json"
+    card_path.write_text(json.dumps({**json.loads(card_path.read_text()), "version": "2000.01.02-000000"}))
+    card_path = root / "2000.01.01-000000" / "model_card.json"
+    card_path.write_text(json.dumps({**json.loads(card_path.read_text()), "version": "2000.01.01-000000"}))
+    registry = Registry(root)
+    register_and_activate(database.sessions, registry, "2000.01.01-000000", actor="test")
+    monkeypatch.setattr(runtime, "MODEL_CHECK_INTERVAL_S", 0.0)
+    ctx = runtime.WorkerContext(config, database.sessions, redis_conn, registry)
+    first = ctx.scorer()
+    assert first is not None and first.version == "2000.01.01-000000"
+    register_and_activate(database.sessions, registry, "2000.01.02-000000", actor="test")
+    second = ctx.scorer()
+    assert second is not None and second.version == "2000.01.02-000000"
+    with database.sessions() as session:
+        assert modelstore.previous_version(session) == "2000.01.01-000000"
+    with transaction(database.sessions) as session:
+        modelstore.activate(session, "2000.01.01-000000", actor="test:rollback")
+    rolled = ctx.scorer()
+    assert rolled is not None and rolled.version == "2000.01.01-000000"

@@ -66,7 +66,7 @@ def build_context(config: Config) -> WorkerContext:
     return WorkerContext(config, make_session_factory(engine), connection, Registry(config.models_dir))
 
 
-def install(context: WorkerContext) -> None:
+def install(context: WorkerContext | None) -> None:
     global _context
     _context = context
 
