@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,8 +81,10 @@ def _score(scorer: Scorer | None, texts: list[str]) -> list[ScoreResult] | None:
 def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Sequence[str]) -> list[str]:
     """Scores and decides the comments among `ids` that are still pending; returns the ids it decided.
 
-    The status update is conditional on `pending`, so a comment that two workers race for (a re-enqueued
-    id, a reconciler pass) gets exactly one model decision; the loser writes nothing.
+    The transaction first claims the comments that are still pending and undecided, in one conditional
+    UPDATE. A comment two workers race for (a re-enqueued id, a reconciler pass) is claimed by one: the
+    other's UPDATE waits on the row lock (PostgreSQL) or the write lock (SQLite), then finds it taken and
+    writes nothing. So every comment gets exactly one model decision.
     """
     with sessions() as session:
         pending, known_authors = _load_pending(session, ids)
@@ -89,9 +92,26 @@ def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Se
         return []
     results = _score(scorer, [p.text for p in pending])
     version = scorer.version if (scorer is not None and results is not None) else None
-    decided: list[str] = []
+    now = utcnow()
     with transaction(sessions) as session:
+        claimed = set(
+            session.scalars(
+                update(Comment)
+                .where(
+                    Comment.id.in_([p.id for p in pending]),
+                    Comment.status == Status.PENDING.value,
+                    Comment.decided_at.is_(None),
+                )
+                .values(decided_at=now)
+                .returning(Comment.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        changes: list[dict[str, object]] = []
+        rows: list[object] = []
         for index, item in enumerate(pending):
+            if item.id not in claimed:
+                continue
             result = results[index] if results is not None else None
             facts = CommentFacts(
                 text=item.text,
@@ -99,31 +119,27 @@ def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Se
                 lang=result.lang if result is not None else None,
             )
             verdict = decide(flat_scores(result) if result is not None else None, facts, item.policy)
-            if _write(session, item, result, verdict, version):
-                decided.append(item.id)
-    return decided
+            change: dict[str, object] = {"id": item.id, "status": verdict.action.status.value}
+            if result is not None:
+                change["lang"] = result.lang
+            changes.append(change)
+            rows.extend(_rows(item, result, verdict, version, now))
+        if changes:
+            session.execute(update(Comment), changes)  # one executemany by primary key
+            session.add_all(rows)
+    return [str(change["id"]) for change in changes]
 
 
-def _write(
-    session: Session, item: Pending, result: ScoreResult | None, verdict: Verdict, version: str | None
-) -> bool:
-    now = utcnow()
-    values: dict[str, object] = {"status": verdict.action.status.value, "decided_at": now}
-    if result is not None:
-        values["lang"] = result.lang
-    claimed = session.execute(
-        update(Comment)
-        .where(Comment.id == item.id, Comment.status == Status.PENDING.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
+def _rows(
+    item: Pending, result: ScoreResult | None, verdict: Verdict, version: str | None, now: datetime
+) -> list[object]:
+    """The Scores, Decision and AuditEvent rows that record one model decision."""
+    rows: list[object] = []
     if result is not None and version is not None:
         # Stored exactly as the API (and `moderation score`) present them, rounding included.
         shown = result.scores_dict()
         attributes = shown["attributes"]
-        session.add(
+        rows.append(
             Scores(
                 comment_id=item.id,
                 model_version=version,
@@ -141,7 +157,7 @@ def _write(
             )
         )
     reasons = verdict.reasons_dicts()
-    session.add(
+    rows.append(
         Decision(
             comment_id=item.id,
             action=verdict.action.value,
@@ -151,7 +167,7 @@ def _write(
             created_at=now,
         )
     )
-    session.add(
+    rows.append(
         AuditEvent(
             actor=verdict.source.value if version is None else f"{verdict.source.value}:{version}",
             event="comment.decided",
@@ -161,4 +177,4 @@ def _write(
             created_at=now,
         )
     )
-    return True
+    return rows
