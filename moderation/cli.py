@@ -52,12 +52,10 @@ def up(workers: int) -> None:
     "--threads", default=8, show_default=True, help="Threads per process (requests that ?wait block one)."
 )
 def serve(host: str, port: int | None, processes: int, threads: int) -> None:
-    """The API and dashboard under gunicorn (production)."""
+    """The API and dashboard under gunicorn (production; run `moderation migrate` once per release first)."""
     from moderation.server import serve as run_server
 
-    config = _config()
-    migrate(make_engine(config.database_url))
-    run_server(host, port or config.port, processes, threads)
+    run_server(host, port or _config().port, processes, threads)
 
 
 @cli.command()
