@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from classifiers.evaluation import binary_report, expected_calibration_error, official_macro_f1
+from classifiers.evaluation import (
+    binary_report,
+    choose_germeval_rules,
+    expected_calibration_error,
+    germeval_coarse,
+    germeval_fine,
+    official_macro_f1,
+)
 
 
 def test_official_macro_f1_is_harmonic_mean_of_macro_precision_and_recall() -> None:
@@ -26,3 +34,18 @@ def test_binary_report_fields() -> None:
     assert report["official_macro_f1"] == 1.0
     assert report["roc_auc"] == 1.0
     assert set(report) >= {"n", "positives", "sklearn_macro_f1", "ece"}
+
+
+def test_germeval_rules_are_chosen_to_separate_the_subtypes() -> None:
+    scores = {
+        "toxicity": np.array([0.1, 0.2, 0.9, 0.8, 0.7, 0.95]),
+        "identity_attack": np.array([0.0, 0.1, 0.6, 0.1, 0.1, 0.2]),
+        "insult": np.array([0.1, 0.1, 0.7, 0.9, 0.3, 0.8]),
+        "profanity": np.array([0.0, 0.0, 0.1, 0.1, 0.2, 0.1]),
+    }
+    coarse = ["OTHER", "OTHER", "OFFENSE", "OFFENSE", "OFFENSE", "OFFENSE"]
+    fine = ["OTHER", "OTHER", "ABUSE", "INSULT", "PROFANITY", "INSULT"]
+    chosen = choose_germeval_rules(coarse, fine, scores)
+    assert chosen["task1"]["official_macro_f1"] == 1.0
+    assert germeval_coarse(scores["toxicity"], chosen["task1"]["threshold"]) == coarse
+    assert germeval_fine(scores, chosen["task2"]["rule"]) == fine

@@ -1,0 +1,136 @@
+"""Feature extraction: sparse word/char n-grams of the normalised text plus a few dense cue features.
+
+`analyze` is the vectoriser's analyzer; it is module-level so skops can save the vectoriser by reference.
+Every feature belongs to one word (bigrams to two), which is how `classifiers.explain` turns linear
+weights into spans.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from classifiers.catalogue import Catalogue, CueHit, noisy_or
+from classifiers.normalize import URL_TOKEN, Normalised
+
+_TOKEN = re.compile(r"\w+")
+_REPEAT_RAW = re.compile(r"(.)\1{2,}")
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÄÖÜА-ЯЁ]")
+_DIGIT = re.compile(r"\d")
+CHAR_NGRAMS = (3, 4, 5)
+
+
+@lru_cache(maxsize=262_144)
+def token_ngrams(token: str) -> tuple[str, ...]:
+    """The char n-grams of one word, padded with spaces (cached: word frequencies are Zipfian)."""
+    padded = f" {token} "
+    size = len(padded)
+    return tuple(padded[i : i + n] for n in CHAR_NGRAMS if n <= size for i in range(size - n + 1))
+
+
+def analyze(text: str) -> list[str]:
+    """Word unigrams ("w:"), word bigrams ("b:") and padded char 3-5-grams of each word."""
+    tokens = _TOKEN.findall(text)
+    feats = ["w:" + t for t in tokens]
+    feats.extend(f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    for t in tokens:
+        feats.extend(token_ngrams(t))
+    return feats
+
+
+DENSE_NAMES = (
+    "narrative_max",
+    "narrative_asserted",
+    "debunk",
+    "technique_cue_max",
+    "threat_cue",
+    "spam_cue",
+    "urls",
+    "repeats",
+    "caps_ratio",
+    "digit_ratio",
+    "exclamations",
+    "insult_words",
+    "profanity_words",
+    "slur_words",
+    "length",
+    "question",
+)
+
+
+@dataclass
+class CueAnalysis:
+    """Catalogue and lexicon evidence for one text."""
+
+    narrative_hits: list[CueHit]
+    narratives: dict[str, float]
+    debunk: float
+    techniques: dict[str, float]
+    technique_hits: list[CueHit]
+    threat: float
+    threat_hits: list[CueHit]
+    dense: np.ndarray
+
+
+def analyse_cues(norm: Normalised, catalogue: Catalogue) -> CueAnalysis:
+    text = norm.text
+    original = norm.original
+    by_kind: dict[str, list[CueHit]] = {
+        "narrative": [],
+        "technique": [],
+        "debunk": [],
+        "threat": [],
+        "spam": [],
+    }
+    for hit in catalogue.cues.hits(text):
+        kind, _, label = hit.label.partition(":")
+        by_kind[kind].append(CueHit(label, hit.start, hit.end, hit.weight))
+    narrative_hits = by_kind["narrative"]
+    narratives = noisy_or(narrative_hits)
+    debunk = noisy_or(by_kind["debunk"]).get("debunk", 0.0)
+    technique_hits = by_kind["technique"]
+    techniques = noisy_or(technique_hits)
+    threat_hits = by_kind["threat"]
+    threat = noisy_or(threat_hits).get("threat", 0.0)
+    spam = noisy_or(by_kind["spam"]).get("spam", 0.0)
+    tokens = _TOKEN.findall(text)
+    words = catalogue.lexicon_words
+    n_letters = len(_LETTER.findall(original))
+    n_upper = len(_UPPER.findall(original))
+    narrative_max = max(narratives.values(), default=0.0)
+    dense = np.array(
+        [
+            narrative_max,
+            narrative_max * (1.0 - debunk),
+            debunk,
+            max(techniques.values(), default=0.0),
+            threat,
+            spam,
+            min(text.count(URL_TOKEN) / 2.0, 1.0),
+            min(len(_REPEAT_RAW.findall(original)) / 2.0, 1.0),
+            n_upper / n_letters if n_letters >= 8 else 0.0,
+            min(len(_DIGIT.findall(original)) / max(len(original), 1) * 5.0, 1.0),
+            min(original.count("!") / 3.0, 1.0),
+            min(sum(t in words["insult"] for t in tokens) / 2.0, 1.0),
+            min(sum(t in words["profanity"] for t in tokens) / 2.0, 1.0),
+            min(float(sum(t in words["slur"] for t in tokens)), 1.0),
+            min(math.log1p(len(original)) / 7.0, 1.0),
+            float("?" in original),
+        ],
+        dtype=np.float32,
+    )
+    return CueAnalysis(
+        narrative_hits, narratives, debunk, techniques, technique_hits, threat, threat_hits, dense
+    )
+
+
+def dense_matrix(analyses: Sequence[CueAnalysis]) -> np.ndarray:
+    if not analyses:
+        return np.zeros((0, len(DENSE_NAMES)), dtype=np.float32)
+    return np.vstack([a.dense for a in analyses])

@@ -1,0 +1,139 @@
+"""The saved model: a fitted vectoriser plus a matrix of calibrated linear heads, persisted with skops.
+
+Loading goes through an explicit list of trusted types; a file that holds any other type is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import skops.io as sio
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from classifiers.errors import ModelLoadError
+from classifiers.features import DENSE_NAMES, analyze
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "model_card.json"
+FORMAT = 1
+
+# Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
+# The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
+TRUSTED_TYPES: tuple[str, ...] = ("classifiers.features.analyze",)
+
+
+@dataclass
+class Heads:
+    """Linear heads over the shared feature space: logit = X @ coef + intercept, then Platt calibration."""
+
+    names: list[str]
+    coef: np.ndarray  # (n_features, n_heads) float32
+    intercept: np.ndarray  # (n_heads,)
+    cal_a: np.ndarray  # (n_heads,)
+    cal_b: np.ndarray  # (n_heads,)
+    dense_scale: float
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def logits(self, X: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(X @ self.coef) + self.intercept
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return expit(logits * self.cal_a + self.cal_b)
+
+
+def vectorizer_state(vectorizer: TfidfVectorizer) -> dict:
+    """The fitted vocabulary and idf as two compact values (skops stores dict entries one by one)."""
+    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    if any("\n" in t for t in terms):
+        raise ValueError("vocabulary terms must not contain newlines")
+    return {
+        "terms": "\n".join(terms),
+        "idf": np.asarray(vectorizer.idf_, dtype=np.float64),
+        "sublinear_tf": bool(vectorizer.sublinear_tf),
+    }
+
+
+def vectorizer_from_state(state: dict) -> TfidfVectorizer:
+    terms = str(state["terms"]).split("\n")
+    idf = np.asarray(state["idf"], dtype=np.float64)
+    if len(terms) != len(idf):
+        raise ModelLoadError("vocabulary and idf lengths differ")
+    vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=bool(state["sublinear_tf"]), dtype=np.float32)
+    vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+def check_trusted(path: Path) -> None:
+    """Refuse a skops file that holds any type outside `TRUSTED_TYPES`."""
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises many kinds of errors on corrupt files
+        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ModelLoadError(f"{path} holds untrusted types: {', '.join(refused)}")
+
+
+def load_skops(path: Path) -> object:
+    if not path.is_file():
+        raise ModelLoadError(f"missing model file {path}")
+    check_trusted(path)
+    try:
+        return sio.load(path, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:
+        raise ModelLoadError(f"cannot load {path}: {exc}") from exc
+
+
+def save_model(model_dir: Path, vectorizer: TfidfVectorizer, heads: Heads, card: dict) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": FORMAT,
+        "vectorizer": vectorizer_state(vectorizer),
+        "heads": {
+            "names": list(heads.names),
+            "coef": heads.coef,
+            "intercept": heads.intercept,
+            "cal_a": heads.cal_a,
+            "cal_b": heads.cal_b,
+            "dense_scale": float(heads.dense_scale),
+        },
+    }
+    sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+    check_trusted(model_dir / MODEL_FILE)
+    (model_dir / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict]:
+    model_dir = Path(model_dir)
+    try:
+        card = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read model card in {model_dir}: {exc}") from exc
+    state = load_skops(model_dir / MODEL_FILE)
+    try:
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ModelLoadError(f"{model_dir / MODEL_FILE} is not a format-{FORMAT} model")
+        vectorizer = vectorizer_from_state(state["vectorizer"])
+        h = state["heads"]
+        heads = Heads(
+            names=[str(n) for n in h["names"]],
+            coef=np.asarray(h["coef"], dtype=np.float32),
+            intercept=np.asarray(h["intercept"], dtype=np.float64),
+            cal_a=np.asarray(h["cal_a"], dtype=np.float64),
+            cal_b=np.asarray(h["cal_b"], dtype=np.float64),
+            dense_scale=float(h["dense_scale"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"malformed model state in {model_dir}: {exc}") from exc
+    if heads.coef.shape != (len(vectorizer.vocabulary_) + len(DENSE_NAMES), len(heads.names)):
+        raise ModelLoadError("heads and vectoriser do not match")
+    return vectorizer, heads, card

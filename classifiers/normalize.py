@@ -1,0 +1,208 @@
+"""Text normalisation that remembers where every character came from.
+
+The model sees a normalised text (NFKC, casefolded, de-obfuscated, URLs and mentions replaced); the API
+reports spans in the original text. Every normalised character therefore carries the half-open range of
+original characters it was made from, so a span in the normalised text maps back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
+
+URL_TOKEN = "urltoken"
+USER_TOKEN = "usertoken"
+
+_LBR = re.compile(r"\|LBR\|")
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\{url\}|\b[\w-]+\.(?:com|de|ru|net|org|info|io|at|ch|biz|xyz)(?:/\S*)?\b"
+)
+_USER = re.compile(r"@\w+|\{user\}")
+# Four or more single letters separated by one space, dot or similar: "I d i o t", "D.r.e.c.k".
+_SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*]){3,}[^\W\d_](?![^\W\d_])")
+_SPACED_SEP = re.compile(r"[ .\-_*]")
+# A word that mixes letters with single leet digits: "schw3in", "vollidi0t", "4rschloch".
+_LEET_WORD = re.compile(r"\b(?=\w*[^\W\d_])(?=\w*\d)\w{3,}\b")
+_LEET_DIGIT = re.compile(r"(?<!\d)[013457@$](?!\d)")
+_LEET_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+# A word with masking characters inside it: "a*schloch", "wi-chser", "arschl#ch".
+_MASKED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:[*#+\-_.]+[^\W\d_]*)+[^\W\d_](?![^\W\d_])")
+_MASK_RUN = re.compile(r"[*#+\-_.]+")
+_REPEAT = re.compile(r"(\D)\1{2,}")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised text with, per character, the original range it came from."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+    original: str
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map the half-open range [start, end) of the normalised text to the original text."""
+        if end <= start:
+            pos = self.starts[start] if start < len(self.starts) else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+@cache
+def obfuscation_lexicon() -> frozenset[str]:
+    """Words the de-obfuscation step may restore (insults, profanity, slurs; de/en/ru)."""
+    data = json.loads((CATALOGUE_DIR / "lexicon.json").read_text(encoding="utf-8"))
+    words: set[str] = set()
+    for key in ("insult", "profanity", "slur"):
+        for lang_words in data[key].values():
+            words.update(w.casefold() for w in lang_words)
+    return frozenset(words)
+
+
+def _rewrite(
+    norm: Normalised, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str | None]
+) -> Normalised:
+    """Apply `repl` to every match; each replacement character maps to the whole matched range."""
+    text = norm.text
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    changed = False
+    for match in pattern.finditer(text):
+        new = repl(match)
+        if new is None or new == match.group(0):
+            continue
+        changed = True
+        a, b = match.span()
+        pieces.append(text[pos:a])
+        starts.extend(norm.starts[pos:a])
+        ends.extend(norm.ends[pos:a])
+        pieces.append(new)
+        if len(new) == b - a:
+            # Same length: keep the per-character mapping so spans stay tight.
+            starts.extend(norm.starts[a:b])
+            ends.extend(norm.ends[a:b])
+        else:
+            seg_start, seg_end = norm.starts[a], norm.ends[b - 1]  # matches are never empty
+            starts.extend([seg_start] * len(new))
+            ends.extend([seg_end] * len(new))
+        pos = b
+    if not changed:
+        return norm
+    pieces.append(text[pos:])
+    starts.extend(norm.starts[pos:])
+    ends.extend(norm.ends[pos:])
+    return Normalised("".join(pieces), starts, ends, norm.original)
+
+
+def _fold(original: str, text: str) -> Normalised:
+    """NFKC + casefold, character by character where lengths change."""
+    identity = list(range(len(text)))
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if len(folded) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+        return Normalised(folded, identity, [i + 1 for i in identity], original)
+    if unicodedata.is_normalized("NFKC", text):
+        # Only casefolding changes lengths here (e.g. "ß" -> "ss"): map each output char to its source.
+        parts = [ch.casefold() for ch in text]
+        starts = [i for i, part in enumerate(parts) for _ in part]
+        return Normalised("".join(parts), starts, [i + 1 for i in starts], original)
+    pieces: list[str] = []
+    starts = []
+    ends: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        out = unicodedata.normalize("NFKC", text[i:j]).casefold()
+        pieces.append(out)
+        starts.extend([i] * len(out))
+        ends.extend([j] * len(out))
+        i = j
+    return Normalised("".join(pieces), starts, ends, original)
+
+
+def _replace_lbr(text: str) -> tuple[str, list[int], list[int]]:
+    """Replace GermEval's `|LBR|` line-break marker by a newline, keeping the mapping."""
+    if "|LBR|" not in text:
+        return text, list(range(len(text))), list(range(1, len(text) + 1))
+    starts: list[int] = []
+    ends: list[int] = []
+    pieces: list[str] = []
+    pos = 0
+    for match in _LBR.finditer(text):
+        a, b = match.span()
+        pieces.append(text[pos:a])
+        starts.extend(range(pos, a))
+        ends.extend(range(pos + 1, a + 1))
+        pieces.append("\n")
+        starts.append(a)
+        ends.append(b)
+        pos = b
+    pieces.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(pieces), starts, ends
+
+
+def _unspace(match: re.Match[str]) -> str:
+    return _SPACED_SEP.sub("", match.group(0))
+
+
+def _unleet(match: re.Match[str]) -> str | None:
+    word = match.group(0)
+    letters = sum(ch.isalpha() for ch in word)
+    if letters < 2:
+        return None
+    return _LEET_DIGIT.sub(lambda m: _LEET_MAP[m.group(0)], word)
+
+
+def _unmask(match: re.Match[str]) -> str | None:
+    word = match.group(0)
+    lexicon = obfuscation_lexicon()
+    stripped = _MASK_RUN.sub("", word)
+    if stripped in lexicon:
+        return stripped
+    parts = _MASK_RUN.split(word)
+    masks = _MASK_RUN.findall(word)
+    regex = "".join(
+        re.escape(part) + (f"\\w{{0,{len(masks[i]) + 1}}}" if i < len(masks) else "")
+        for i, part in enumerate(parts)
+    )
+    compiled = re.compile(regex)
+    for candidate in lexicon:
+        if compiled.fullmatch(candidate):
+            return candidate
+    return None
+
+
+def _squeeze(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+def normalise(text: str) -> Normalised:
+    """Normalise one comment for the models, keeping the offset map to `text`."""
+    replaced, starts, ends = _replace_lbr(text)
+    norm = _fold(text, replaced)
+    if replaced is not text:
+        norm = Normalised(norm.text, [starts[i] for i in norm.starts], [ends[i - 1] for i in norm.ends], text)
+    norm = _rewrite(norm, _URL, lambda m: f" {URL_TOKEN} ")
+    norm = _rewrite(norm, _USER, lambda m: f" {USER_TOKEN} ")
+    norm = _rewrite(norm, _SPACED, _unspace)
+    norm = _rewrite(norm, _LEET_WORD, _unleet)
+    norm = _rewrite(norm, _MASKED, _unmask)
+    return _rewrite(norm, _REPEAT, _squeeze)
+
+
+def normalise_text(text: str) -> str:
+    """Only the normalised string (for training, where no offsets are needed)."""
+    return normalise(text).text

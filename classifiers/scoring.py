@@ -1,0 +1,167 @@
+"""Batched scoring with a registry model: calibrated scores, techniques, narratives, language and spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from classifiers.catalogue import Catalogue, load_catalogue
+from classifiers.explain import Explainer, cue_spans, model_spans
+from classifiers.features import DENSE_NAMES, CueAnalysis, analyse_cues, dense_matrix
+from classifiers.langid import detect_language
+from classifiers.model import Heads, load_model
+from classifiers.normalize import normalise
+
+NARRATIVE_FLOOR = 0.3
+# Model spans are computed only for texts where some explained attribute reaches this probability.
+EXPLAIN_FLOOR = 0.3
+EXPLAINED = ("toxicity", "insult", "profanity", "identity_attack", "propaganda", "spam")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of the original text (Python str indices) and its contribution to one attribute."""
+
+    start: int
+    end: int
+    attribute: str
+    weight: float
+
+    def to_dict(self) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "attribute": self.attribute,
+            "weight": round(self.weight, 4),
+        }
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    toxicity: float
+    propaganda: float
+    spam: float
+    insult: float
+    profanity: float
+    threat: float
+    identity_attack: float
+    techniques: dict[str, float]
+    narratives: list[tuple[str, float]]
+    lang: str
+    spans: list[Span]
+
+    def scores_dict(self) -> dict:
+        """The API's `scores` object."""
+        return {
+            "toxicity": round(self.toxicity, 4),
+            "propaganda": round(self.propaganda, 4),
+            "spam": round(self.spam, 4),
+            "attributes": {
+                "insult": round(self.insult, 4),
+                "profanity": round(self.profanity, 4),
+                "threat": round(self.threat, 4),
+                "identity_attack": round(self.identity_attack, 4),
+                "techniques": {k: round(v, 4) for k, v in self.techniques.items()},
+                "narratives": [{"id": n, "score": round(s, 4)} for n, s in self.narratives],
+            },
+        }
+
+
+class Scorer:
+    """A loaded model version. Thread-safe for concurrent `score` calls (no mutable state)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, heads: Heads, card: dict, catalogue: Catalogue) -> None:
+        self.vectorizer = vectorizer
+        self.heads = heads
+        self.card = card
+        self.version: str = str(card.get("version", "unknown"))
+        self.catalogue = catalogue
+        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self._technique_heads = [
+            (n.removeprefix("technique:"), i) for i, n in enumerate(heads.names) if n.startswith("technique:")
+        ]
+        self._explained = [(a, heads.index(a)) for a in EXPLAINED if a in heads.names]
+        offset = len(self._vocabulary)
+        self._lexicon_columns = {
+            offset + DENSE_NAMES.index(f"{kind}_words"): catalogue.lexicon_words[kind]
+            for kind in ("insult", "profanity", "slur")
+        }
+        self._explainer = Explainer(
+            self._vocabulary, heads.coef[:, [i for _, i in self._explained]], self._lexicon_columns
+        )
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Scorer:
+        vectorizer, heads, card = load_model(Path(model_dir))
+        return cls(vectorizer, heads, card, load_catalogue())
+
+    def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
+        if name in self.heads.names:
+            return probs[:, self.heads.index(name)]
+        return np.zeros(probs.shape[0])
+
+    def score(self, texts: Sequence[str]) -> list[ScoreResult]:
+        if not texts:
+            return []
+        norms = [normalise(t) for t in texts]
+        cues = [analyse_cues(n, self.catalogue) for n in norms]
+        sparse = self.vectorizer.transform([n.text for n in norms])
+        dense = dense_matrix(cues) * self.heads.dense_scale
+        X = sp.hstack([sparse, sp.csr_matrix(dense)], format="csr", dtype=np.float32)
+        X.sort_indices()
+        probs = self.heads.probabilities(self.heads.logits(X))
+        columns = {name: self._column(probs, name).tolist() for name in (*EXPLAINED, "toxicity")}
+        explained = [i for _, i in self._explained]
+        needs_spans = (probs[:, explained] >= EXPLAIN_FLOOR) if explained else np.zeros((len(texts), 0), bool)
+        results = []
+        for k, (text, norm, cue) in enumerate(zip(texts, norms, cues, strict=True)):
+            propaganda = columns["propaganda"][k]
+            narratives = self._narratives(cue, propaganda)
+            spans = cue_spans(norm, cue, NARRATIVE_FLOOR)
+            if needs_spans[k].any():
+                ranges, contributions = self._explainer.contributions(norm, X[k])
+                active = [
+                    a if flag else "" for (a, _), flag in zip(self._explained, needs_spans[k], strict=True)
+                ]
+                spans.extend(model_spans(norm, ranges, contributions, active))
+            spans.sort(key=lambda s: (s.start, s.end, s.attribute))
+            results.append(
+                ScoreResult(
+                    toxicity=columns["toxicity"][k],
+                    propaganda=propaganda,
+                    spam=columns["spam"][k],
+                    insult=columns["insult"][k],
+                    profanity=columns["profanity"][k],
+                    threat=columns["toxicity"][k] * cue.threat,
+                    identity_attack=columns["identity_attack"][k],
+                    techniques=self._techniques(probs[k], cue, propaganda, narratives),
+                    narratives=narratives,
+                    lang=detect_language(text),
+                    spans=[Span(s.start, s.end, s.attribute, s.weight) for s in spans],
+                )
+            )
+        return results
+
+    def _narratives(self, cue: CueAnalysis, propaganda: float) -> list[tuple[str, float]]:
+        damp = 1.0 - cue.debunk
+        scored = [(n, s * damp * (0.5 + 0.5 * propaganda)) for n, s in cue.narratives.items()]
+        return sorted(((n, s) for n, s in scored if s >= NARRATIVE_FLOOR), key=lambda x: -x[1])
+
+    def _techniques(
+        self, row: np.ndarray, cue: CueAnalysis, propaganda: float, narratives: list[tuple[str, float]]
+    ) -> dict[str, float]:
+        # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
+        # one), so their probability is scaled by the propaganda probability.
+        out: dict[str, float] = {}
+        for technique, index in self._technique_heads:
+            out[technique] = float(row[index]) * propaganda
+        for technique, score in cue.techniques.items():
+            out[technique] = max(out.get(technique, 0.0), score * propaganda)
+        if narratives:
+            out["narrative_claim"] = max(out.get("narrative_claim", 0.0), narratives[0][1])
+        return dict(sorted(out.items()))

@@ -1,0 +1,47 @@
+"""Session fixtures for classifier tests: one quick-trained model per test session.
+
+tests/conftest.py imports `trained_model_dir`; classifier test modules use `quick_registry` and
+`quick_scorer` through their own fixtures. Training is cached
+per session base directory, so the model is trained once however many modules import the fixture.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from classifiers.registry import Registry
+from classifiers.scoring import Scorer
+from classifiers.training import train
+
+
+@functools.cache
+def _quick_registry(base: Path) -> Path:
+    root = base / "classifier-registry"
+    train(root, quick=True, seed=0)
+    return root
+
+
+def quick_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's registry root with one quick-trained version, trained on first use."""
+    return _quick_registry(tmp_path_factory.getbasetemp())
+
+
+@functools.cache
+def _scorer(root: Path) -> Scorer:
+    registry = Registry(root)
+    version = registry.latest()
+    assert version is not None
+    return registry.load(version)
+
+
+def quick_scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
+    return _scorer(quick_registry(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The registry root with one quick-trained version (treat as read-only)."""
+    return quick_registry(tmp_path_factory)
