@@ -59,7 +59,7 @@ def store_comments(session: Session, site: Site, items: Sequence[CommentIn], sec
     seen_in_request: dict[str, Comment] = {}
     for index, item in enumerate(items):
         ext = item.external_id
-        prior = existing.get(ext) or seen_in_request.get(ext) if ext is not None else None
+        prior = None if ext is None else existing.get(ext) or seen_in_request.get(ext)
         if prior is not None:
             if prior.text != item.text:
                 raise ExternalIdConflict(index, ext or "")

@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
-from moderation.models import Comment
+from moderation.models import Comment, Decision
 from moderation.modelstore import active_version
 from moderation.resources import Resources, get_resources
 from workers.queue import PendingQueue
@@ -65,6 +65,21 @@ class QueueCollector(Collector):
         except Exception:
             log.warning("metrics: database unavailable", exc_info=True)
         yield comments
+        decisions = GaugeMetricFamily(
+            "moderation_decisions", "Decisions made, by action and source", labels=["action", "source"]
+        )
+        try:
+            with self.resources.sessions() as session:
+                counted = session.execute(
+                    select(Decision.action, Decision.source, func.count()).group_by(
+                        Decision.action, Decision.source
+                    )
+                ).all()
+            for action, source, count in counted:
+                decisions.add_metric([action, source], count)
+        except Exception:
+            log.warning("metrics: database unavailable", exc_info=True)
+        yield decisions
         backlog = GaugeMetricFamily("moderation_queue_backlog", "Comment ids waiting in Redis for a worker")
         try:
             backlog.add_metric([], PendingQueue(self.resources.require_redis()).backlog())

@@ -99,6 +99,9 @@ def test_worker_decides_insult_and_civil_comment(
     for cid in (insult, civil):
         assert decisions_of(database, cid) == (1, 1)
     assert redis_conn.llen(PENDING_KEY) == 0
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'moderation_decisions{action="approve",source="model"} 1.0' in metrics
+    assert 'moderation_comments{status="approved"} 1.0' in metrics
 
 
 def test_one_job_scores_many_comments_in_one_batch(
