@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck unit clean venv
+.PHONY: run test lint typecheck unit clean venv chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,16 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: $(TEST_STAMP) lint typecheck
+# The dashboard's browser tests drive Debian's chromium; Playwright never downloads a browser here.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: $(TEST_STAMP) chromium lint typecheck
 	$(BIN)/pytest
+
+# Re-takes docs/screenshots/*.png from the browser tests.
+screenshots: $(TEST_STAMP) chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

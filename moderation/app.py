@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from moderation import api, errors, health, openapi
+from moderation import api, dashboard, errors, health, openapi
 from moderation.config import Config
 from moderation.db import make_engine, make_session_factory
 from moderation.resources import Resources, connect_redis, init_app
@@ -41,4 +41,5 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    dashboard.init_app(app)
     return app

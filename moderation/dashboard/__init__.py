@@ -58,8 +58,9 @@ def _guard() -> Any:
     if request.endpoint in _PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     if request.accept_mimetypes.best == "application/json" or request.headers.get("X-Requested-With"):
-        return Response('{"error": {"code": "unauthorized", "message": "log in first"}}', 401,
-                        mimetype="application/json")
+        return Response(
+            '{"error": {"code": "unauthorized", "message": "log in first"}}', 401, mimetype="application/json"
+        )
     return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
 
 

@@ -113,7 +113,9 @@ def login() -> Any:
                 valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
                 if user is None or not valid or not user.active:
                     db.add(LoginFailure(email=email, ip_hash=ip_hash))
-                    db.add(AuditEvent(actor=f"login:{email}", event="login.failed", data={"ip_hash": ip_hash}))
+                    db.add(
+                        AuditEvent(actor=f"login:{email}", event="login.failed", data={"ip_hash": ip_hash})
+                    )
                     error, status, user = _("Email or password is wrong."), 401, None
                 else:
                     db.execute(delete(LoginFailure).where(LoginFailure.email == email))

@@ -16,7 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moderation.comments import as_utc, iso
-from moderation.models import Action, AuditEvent, Comment, Decision, Moderator, ModeratorAction, Source, utcnow
+from moderation.models import (
+    Action,
+    AuditEvent,
+    Comment,
+    Decision,
+    Moderator,
+    ModeratorAction,
+    Source,
+    utcnow,
+)
 
 UNDO_WINDOW = timedelta(seconds=15)
 MAX_NOTE_LENGTH = 2000
@@ -95,8 +104,6 @@ def apply_decision(
         select(Comment).where(Comment.id.in_(list(dict.fromkeys(comment_ids)))).with_for_update()
     ).all()
     entries: list[dict[str, Any]] = []
-    record = ModeratorAction(moderator_id=moderator.id, action=action.value, entries=entries, created_at=now)
-    session.add(record)
     for comment in comments:
         if comment.status == "pending":
             continue
@@ -122,7 +129,8 @@ def apply_decision(
         comment.status = action.status.value
         comment.decided_at = now
         emit_decision_event(session, comment, decision, moderator_actor(moderator))
-    record.entries = list(entries)
+    record = ModeratorAction(moderator_id=moderator.id, action=action.value, entries=entries, created_at=now)
+    session.add(record)
     session.flush()
     return Applied(record.id, decided=len(entries), skipped=len(comment_ids) - len(entries))
 
@@ -146,7 +154,9 @@ def undo(session: Session, moderator: Moderator, action_id: str) -> int:
         decision = session.get(Decision, entry["decision_id"])
         if comment is None or decision is None:
             continue
-        latest = session.scalar(select(Decision.id).where(Decision.comment_id == comment.id).order_by(Decision.id.desc()))
+        latest = session.scalar(
+            select(Decision.id).where(Decision.comment_id == comment.id).order_by(Decision.id.desc())
+        )
         if latest != decision.id:
             continue
         session.delete(decision)

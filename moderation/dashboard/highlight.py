@@ -41,7 +41,11 @@ def highlight(text: str, raw_spans: Iterable[Mapping[str, Any]] | None) -> Marku
     for left, right in zip(cuts, cuts[1:], strict=False):
         piece = escape(text[left:right])
         covering = sorted(
-            ((weight, attribute) for start, end, attribute, weight in spans if start <= left and right <= end),
+            (
+                (weight, attribute)
+                for start, end, attribute, weight in spans
+                if start <= left and right <= end
+            ),
             reverse=True,
         )
         if not covering:

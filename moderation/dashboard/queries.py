@@ -11,13 +11,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, and_, case, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from moderation.comments import as_utc
 from moderation.models import Comment, Scores, Site, Status
+
+Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]
 
 QUEUES = ("held", "rejected", "approved", "all")
 SORTS = ("risk", "oldest", "newest")
@@ -28,7 +30,7 @@ ATTRIBUTE_MIN = 0.5
 
 def _float(raw: str | None, low: float = 0.0, high: float = 1.0) -> float | None:
     try:
-        value = float(raw) if raw not in (None, "") else None
+        value = float(raw) if raw else None
     except ValueError:
         return None
     return None if value is None else min(high, max(low, value))
@@ -119,7 +121,7 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def apply_filters(query: Select[Any], filters: Filters, *, with_queue: bool = True) -> Select[Any]:
+def apply_filters(query: Q, filters: Filters, *, with_queue: bool = True) -> Q:
     conditions: list[Any] = []
     if with_queue and filters.queue != "all":
         conditions.append(Comment.status == filters.queue)
@@ -132,7 +134,9 @@ def apply_filters(query: Select[Any], filters: Filters, *, with_queue: bool = Tr
     if filters.date_from:
         conditions.append(Comment.created_at >= datetime.combine(filters.date_from, time.min, tzinfo=UTC))
     if filters.date_to:
-        conditions.append(Comment.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+        conditions.append(
+            Comment.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
     if filters.q:
         conditions.append(Comment.text.ilike(f"%{_like_escape(filters.q)}%", escape="\\"))
     if filters.band_min is not None:
@@ -231,7 +235,8 @@ def counts(session: Session, filters: Filters) -> dict[str, int]:
     if filters.needs_scores:
         query = query.join(Scores, Scores.comment_id == Comment.id)
     query = apply_filters(query, filters, with_queue=False).group_by(Comment.status)
-    by_status = {status: int(n) for status, n in session.execute(query)}
+    grouped: Any = session.execute(query)
+    by_status: dict[str, int] = {str(status): int(n) for status, n in grouped}
     out = {queue: by_status.get(queue, 0) for queue in QUEUES if queue != "all"}
     out["all"] = sum(by_status.values())
     out["pending"] = by_status.get(Status.PENDING.value, 0)
@@ -243,10 +248,8 @@ def author_histories(session: Session, comments: Sequence[Comment]) -> dict[tupl
     if not keys:
         return {}
     rejected = func.sum(case((Comment.status == Status.REJECTED.value, 1), else_=0))
-    decided = func.sum(
-        case((Comment.status.in_([Status.REJECTED.value, Status.APPROVED.value]), 1), else_=0)
-    )
-    rows = session.execute(
+    decided = func.sum(case((Comment.status.in_([Status.REJECTED.value, Status.APPROVED.value]), 1), else_=0))
+    rows: Any = session.execute(
         select(Comment.site_id, Comment.author_id, func.count(), rejected, decided)
         .where(tuple_(Comment.site_id, Comment.author_id).in_(keys))
         .group_by(Comment.site_id, Comment.author_id)
@@ -262,7 +265,8 @@ def parents_of(session: Session, comments: Sequence[Comment]) -> dict[tuple[int,
     ids = [p for _, p in wanted]
     rows = session.scalars(
         select(Comment).where(
-            Comment.site_id.in_({s for s, _ in wanted}), or_(Comment.external_id.in_(ids), Comment.id.in_(ids))
+            Comment.site_id.in_({s for s, _ in wanted}),
+            or_(Comment.external_id.in_(ids), Comment.id.in_(ids)),
         )
     )
     out: dict[tuple[int, str], Comment] = {}

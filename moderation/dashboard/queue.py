@@ -88,7 +88,9 @@ def detail(comment_id: str) -> Any:
         comment = db.scalars(
             select(Comment)
             .where(Comment.id == comment_id)
-            .options(selectinload(Comment.scores), selectinload(Comment.decisions), selectinload(Comment.site))
+            .options(
+                selectinload(Comment.scores), selectinload(Comment.decisions), selectinload(Comment.site)
+            )
         ).first()
         if comment is None:
             abort(404)

@@ -1,0 +1,248 @@
+"""Realistic comments under the Russia/Kazakhstan article, written straight to SQL (no model needed)."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from moderation.accounts import create_user
+from moderation.models import AuditEvent, Comment, Decision, Role, Scores, utcnow
+
+ARTICLE = "russland-kasachstan-befuerchtung"
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+# (text, attribute of the explaining span, the span's words, scores)
+TEXTS: list[tuple[str, str, str, dict[str, float]]] = [
+    (
+        "Kasachstan hat völlig recht, die Donbas-Republiken nicht anzuerkennen. Tokajew zeigt Rückgrat.",
+        "",
+        "",
+        {"toxicity": 0.04, "propaganda": 0.08},
+    ),
+    (
+        "Die Russen im Norden Kasachstans werden unterdrückt, das weiß doch jeder. "
+        "Russland muss sie schützen!",
+        "propaganda",
+        "Russland muss sie schützen",
+        {"toxicity": 0.12, "propaganda": 0.81},
+    ),
+    (
+        "Was ist mit den Verbrechen der NATO? Über die schreibt ihr nie, ihr Heuchler.",
+        "propaganda",
+        "Was ist mit den Verbrechen der NATO?",
+        {"toxicity": 0.41, "propaganda": 0.74, "insult": 0.38},
+    ),
+    (
+        "Der Autor ist ein dummer Schreiberling, der von Zentralasien keine Ahnung hat.",
+        "insult",
+        "dummer Schreiberling",
+        {"toxicity": 0.86, "insult": 0.83, "propaganda": 0.10},
+    ),
+    (
+        "Ukrainische NGOs steuern die russophobe Hetze in Almaty, gesteuert aus Washington.",
+        "propaganda",
+        "gesteuert aus Washington",
+        {"toxicity": 0.22, "propaganda": 0.88},
+    ),
+    (
+        "Interessanter Artikel. In Uralsk leben inzwischen tausende Russen, die vor dem Krieg geflohen sind.",
+        "",
+        "",
+        {"toxicity": 0.03, "propaganda": 0.12},
+    ),
+    (
+        "Wer Putin widerspricht, wird schon sehen, was passiert. Kasachstan ist als Nächstes dran.",
+        "threat",
+        "wird schon sehen, was passiert",
+        {"toxicity": 0.71, "threat": 0.66, "propaganda": 0.57},
+    ),
+    (
+        "Diese Kasachen sollen dankbar sein, dass Russland sie so lange durchgefüttert hat.",
+        "identity_attack",
+        "Diese Kasachen sollen dankbar sein",
+        {"toxicity": 0.64, "identity_attack": 0.69, "propaganda": 0.6},
+    ),
+    (
+        "Billige Uhren und Pillen hier: www.super-deals-online.biz – nur heute!",
+        "spam",
+        "www.super-deals-online.biz",
+        {"toxicity": 0.05, "spam": 0.93},
+    ),
+    (
+        "Die längste Landgrenze der Welt – das erklärt, warum Astana so vorsichtig formuliert.",
+        "",
+        "",
+        {"toxicity": 0.02, "propaganda": 0.15},
+    ),
+    (
+        "Halt die Fresse, du Kremltroll, geh zurück in deine Trollfabrik.",
+        "insult",
+        "Halt die Fresse",
+        {"toxicity": 0.95, "insult": 0.91, "profanity": 0.77},
+    ),
+    (
+        "Die Sowjetunion war russisches Land, so hat Putin es gesagt, und so ist es historisch.",
+        "propaganda",
+        "Die Sowjetunion war russisches Land",
+        {"toxicity": 0.18, "propaganda": 0.77},
+    ),
+]
+
+REASONS = {
+    "toxicity": "toxicity {v:.2f} >= hold threshold 0.50",
+    "propaganda": "propaganda {v:.2f} >= hold threshold 0.50",
+    "spam": "spam {v:.2f} >= hold threshold 0.50",
+}
+
+
+@dataclass
+class Seeded:
+    held: list[str]
+    approved: list[str]
+    rejected: list[str]
+
+
+def _scores(comment_id: str, text: str, attribute: str, words: str, base: dict[str, float]) -> Scores:
+    values = {
+        k: 0.0 for k in ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
+    }
+    values.update(base)
+    spans: list[dict[str, Any]] = []
+    if words and words in text:
+        start = text.index(words)
+        spans.append({"start": start, "end": start + len(words), "attribute": attribute, "weight": 0.42})
+    narratives = (
+        [{"id": "protect_russians_abroad", "score": values["propaganda"]}]
+        if values["propaganda"] > 0.5
+        else []
+    )
+    techniques = (
+        {"whataboutism": 0.7}
+        if "Was ist mit" in text
+        else {"loaded_language": round(values["propaganda"] / 2, 2)}
+    )
+    return Scores(
+        comment_id=comment_id,
+        model_version="demo-2026-11",
+        techniques=techniques,
+        narratives=narratives,
+        spans=spans,
+        **values,
+    )
+
+
+def add_comment(
+    session: Session,
+    site_id: int,
+    text: str,
+    *,
+    status: str = "held",
+    scores: dict[str, float] | None = None,
+    attribute: str = "",
+    words: str = "",
+    author: str = "leser-1",
+    created_at: datetime | None = None,
+    parent_id: str | None = None,
+    external_id: str | None = None,
+) -> Comment:
+    """One decided comment: the row, its scores (when given) and the model's decision."""
+    created = created_at or utcnow()
+    comment = Comment(
+        site_id=site_id,
+        article_id=ARTICLE,
+        author_id=author,
+        author_name=author.title(),
+        text=text,
+        lang="de",
+        status=status,
+        created_at=created,
+        decided_at=created + timedelta(seconds=2),
+        parent_id=parent_id,
+        external_id=external_id,
+    )
+    session.add(comment)
+    session.flush()
+    reasons = []
+    if scores is not None:
+        row = _scores(comment.id, text, attribute, words, scores)
+        session.add(row)
+        reasons = [
+            {"code": f"{k}_hold", "detail": REASONS[k].format(v=v)}
+            for k, v in scores.items()
+            if k in REASONS and v >= 0.5
+        ] or [{"code": "below_thresholds", "detail": "all scores below"}]
+    action = {"held": "hold", "approved": "approve", "rejected": "reject"}[status]
+    session.add(
+        Decision(
+            comment_id=comment.id,
+            action=action,
+            source="model",
+            reasons=reasons,
+            model_version="demo-2026-11",
+            created_at=created + timedelta(seconds=2),
+        )
+    )
+    session.add(
+        AuditEvent(
+            actor="model:demo-2026-11",
+            event="comment.decided",
+            site_id=site_id,
+            comment_id=comment.id,
+            data={"action": action, "source": "model"},
+            created_at=created + timedelta(seconds=2),
+        )
+    )
+    return comment
+
+
+def seed(session: Session, site_id: int, count: int = 24, rng_seed: int = 7) -> Seeded:
+    """`count` comments spread over the last days; the risky ones held, clear ones approved/rejected."""
+    rng = random.Random(rng_seed)
+    out = Seeded([], [], [])
+    now = utcnow()
+    for i in range(count):
+        text, attribute, words, base = TEXTS[i % len(TEXTS)]
+        jitter = {k: min(0.99, max(0.0, v + rng.uniform(-0.03, 0.03))) for k, v in base.items()}
+        risk = max(jitter.values())
+        status = "approved" if risk < 0.5 else ("rejected" if risk >= 0.94 else "held")
+        comment = add_comment(
+            session,
+            site_id,
+            text,
+            status=status,
+            scores=jitter,
+            attribute=attribute,
+            words=words,
+            author=f"leser-{i % 7}",
+            created_at=now - timedelta(hours=3 * (count - i)),
+        )
+        getattr(out, status).append(comment.id)
+    return out
+
+
+def make_users(session: Session) -> None:
+    create_user(session, "admin@example.org", "admin-password-1", Role.ADMIN)
+    create_user(session, "mod@example.org", "moderator-password-1", Role.MODERATOR)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match is not None, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str) -> str:
+    """Logs in through the form and returns the CSRF token of the new session."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return csrf_of(client.get("/").get_data(as_text=True))

@@ -1,0 +1,152 @@
+"""Admin settings: sites, keys shown once, policy with what-if preview, models page (SQLite + PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from moderation import modelstore
+from moderation.accounts import NewSite
+from moderation.dashboard.decisions import apply_decision
+from moderation.db import transaction
+from moderation.keys import hash_key
+from moderation.models import Action, AuditEvent, Moderator, Site
+from moderation.policy import SitePolicy
+from tests.browser import seed
+from tests.conftest import Database
+
+
+@pytest.fixture
+def token(client: FlaskClient, database: Database, site: NewSite) -> str:
+    with transaction(database.sessions) as session:
+        seed.make_users(session)
+        seeded = seed.seed(session, site.site.id, count=24)
+        moderator = session.scalars(select(Moderator).where(Moderator.email == "mod@example.org")).one()
+        # A moderator approved the two riskiest held comments: a strict policy contradicts them.
+        apply_decision(session, moderator, seeded.held[:2], Action.APPROVE)
+    return seed.login(client, "admin@example.org", "admin-password-1")
+
+
+def test_create_site_shows_the_key_once(client: FlaskClient, token: str, database: Database) -> None:
+    html = client.post("/settings/sites", data={"name": "nachrichten-portal", "csrf_token": token}).get_data(
+        as_text=True
+    )
+    key = re.search(r'<code class="key">(mk_sec_[^<]+)</code>', html)
+    assert key is not None
+    with database.sessions() as session:
+        stored = session.scalars(select(Site).where(Site.name == "nachrichten-portal")).one()
+        assert stored.api_key_hash == hash_key(key.group(1))
+    assert key.group(1) not in client.get("/settings").get_data(as_text=True)
+
+
+def test_rotate_key(client: FlaskClient, token: str, site: NewSite, database: Database) -> None:
+    html = client.post(f"/settings/sites/{site.site.id}/rotate", data={"csrf_token": token}).get_data(
+        as_text=True
+    )
+    key = re.search(r'<code class="key">(mk_sec_[^<]+)</code>', html)
+    assert key is not None and key.group(1) != site.secret_key
+    with database.sessions() as session:
+        assert session.get(Site, site.site.id).api_key_hash == hash_key(key.group(1))  # type: ignore[union-attr]
+
+
+def policy_form(token: str, **overrides: str) -> dict[str, str]:
+    form = {
+        f"{a}_{b}": ""
+        for a in ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
+        for b in ("hold", "reject")
+    }
+    form.update(
+        toxicity_hold="0.5",
+        toxicity_reject="0.9",
+        propaganda_hold="0.5",
+        spam_hold="0.5",
+        banned_words="Trollfabrik",
+        suspect_words="",
+        csrf_token=token,
+        webhook_url="",
+    )
+    form.update(overrides)
+    return form
+
+
+def test_what_if_preview_does_not_save(
+    client: FlaskClient, token: str, site: NewSite, database: Database
+) -> None:
+    lax = client.post(
+        f"/settings/sites/{site.site.id}",
+        data=policy_form(
+            token,
+            intent="preview",
+            toxicity_hold="",
+            toxicity_reject="",
+            propaganda_hold="",
+            spam_hold="",
+            banned_words="",
+        ),
+    ).get_data(as_text=True)
+    strict = client.post(
+        f"/settings/sites/{site.site.id}",
+        data=policy_form(
+            token,
+            intent="preview",
+            toxicity_hold="0.2",
+            toxicity_reject="0.3",
+            propaganda_hold="0.2",
+            propaganda_reject="0.3",
+        ),
+    )
+    html = strict.get_data(as_text=True)
+    figures = re.search(r"(\d+) freigegeben / (\d+) zurückgehalten / (\d+) abgelehnt; (\d+) von (\d+)", html)
+    assert figures is not None
+    approved, held, rejected, contradicted, moderated = map(int, figures.groups())
+    assert approved + held + rejected == 24 and moderated == 2 and contradicted == 2
+    assert re.search(r"24 freigegeben / 0 zurückgehalten / 0 abgelehnt; 0 von 2", lax)
+    with database.sessions() as session:
+        assert session.get(Site, site.site.id).policy == SitePolicy().to_dict()  # type: ignore[union-attr]
+
+
+def test_save_policy_and_webhook(client: FlaskClient, token: str, site: NewSite, database: Database) -> None:
+    response = client.post(
+        f"/settings/sites/{site.site.id}",
+        data=policy_form(token, intent="save", webhook_url="https://example.org/hook"),
+    )
+    assert response.status_code == 302
+    with database.sessions() as session:
+        stored = session.get(Site, site.site.id)
+        assert stored is not None and stored.webhook_url == "https://example.org/hook"
+        assert SitePolicy.from_dict(stored.policy).banned_words == ("Trollfabrik",)
+        assert session.scalars(
+            select(AuditEvent.event).where(AuditEvent.event == "site.policy_changed")
+        ).first()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"toxicity_hold": "1.5"},
+        {"toxicity_hold": "0.9", "toxicity_reject": "0.5"},
+        {"webhook_url": "javascript:alert(1)"},
+        {"spam_hold": "viel"},
+    ],
+)
+def test_invalid_policy_is_refused(
+    client: FlaskClient, token: str, site: NewSite, bad: dict[str, str]
+) -> None:
+    response = client.post(f"/settings/sites/{site.site.id}", data=policy_form(token, intent="save", **bad))
+    assert response.status_code == 422
+
+
+def test_models_page(client: FlaskClient, token: str, database: Database) -> None:
+    with transaction(database.sessions) as session:
+        modelstore.register(
+            session, "2026-11-20-a", {"version": "2026-11-20-a", "metrics": {"macro_f1": 0.71}}
+        )
+        modelstore.register(
+            session, "2026-11-24-b", {"version": "2026-11-24-b", "metrics": {"macro_f1": 0.74}}
+        )
+        modelstore.activate(session, "2026-11-24-b", actor="test")
+    html = client.get("/models").get_data(as_text=True)
+    assert "Aktiv: 2026-11-24-b" in html and "macro_f1" in html and "2026-11-20-a" in html
