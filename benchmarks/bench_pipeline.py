@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--models", type=Path, default=Path("var/models"))
+    parser.add_argument("--copies", action="store_true", help="Post near-copies of eight texts only.")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -71,8 +72,15 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {key}"}
     rng = random.Random(7)
 
+    words = " ".join(TEXTS).split()
+
     def item(i: int) -> dict[str, object]:
-        text = f"{rng.choice(TEXTS)} ({i})"
+        # --copies: every comment nearly repeats one of eight texts (a coordinated-posting flood, the
+        # worst case for the near-duplicate index); otherwise texts are mixed from the same words.
+        if args.copies:
+            text = f"{rng.choice(TEXTS)} ({i})"
+        else:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(6, 30)))
         return {"text": text, "article_id": "kasachstan-russland", "author": {"id": f"reader-{i % 500}"}}
 
     singles = min(500, args.comments)
@@ -100,7 +108,8 @@ def main() -> None:
     work_s = time.perf_counter() - start
     connection.flushdb()
 
-    print(f"model {version}, database {engine.dialect.name}, {args.comments} comments")
+    kind = "near-copies of 8 texts" if args.copies else "distinct texts"
+    print(f"model {version}, database {engine.dialect.name}, {args.comments} comments ({kind})")
     print("| stage | figure |")
     print("|---|---|")
     print(

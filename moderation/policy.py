@@ -56,6 +56,8 @@ class SitePolicy:
     banned_words: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()
     hold_links_from_new_authors: bool = True
+    # Hold a comment whose text this many other authors posted recently (0: off).
+    hold_copies_from_authors: int = 2
     fallback_action: Action = Action.HOLD
 
     @classmethod
@@ -78,6 +80,7 @@ class SitePolicy:
             banned_words=tuple(raw.get("banned_words") or ()),
             suspect_words=tuple(raw.get("suspect_words") or ()),
             hold_links_from_new_authors=bool(raw.get("hold_links_from_new_authors", True)),
+            hold_copies_from_authors=_count(raw.get("hold_copies_from_authors", 2)),
             fallback_action=Action(raw.get("fallback_action", Action.HOLD.value)),
         )
 
@@ -87,6 +90,7 @@ class SitePolicy:
             "banned_words": list(self.banned_words),
             "suspect_words": list(self.suspect_words),
             "hold_links_from_new_authors": self.hold_links_from_new_authors,
+            "hold_copies_from_authors": self.hold_copies_from_authors,
             "fallback_action": self.fallback_action.value,
         }
 
@@ -98,6 +102,15 @@ class CommentFacts:
     text: str
     author_has_history: bool = False
     lang: str | None = None
+    # Recent comments with (nearly) the same text by other authors, and how many authors wrote them.
+    copies: int = 0
+    copy_authors: int = 0
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("hold_copies_from_authors must be a whole number >= 0")
+    return value
 
 
 def _fold(text: str) -> str:
@@ -166,6 +179,15 @@ def decide(scores: Mapping[str, float] | None, facts: CommentFacts, policy: Site
                     Action.HOLD,
                 )
             )
+    if policy.hold_copies_from_authors and facts.copy_authors >= policy.hold_copies_from_authors:
+        rule_reasons.append(
+            Reason(
+                "coordinated_posting",
+                f"nearly the same text as at least {facts.copies} recent comments "
+                f"by {facts.copy_authors} other authors",
+                Action.HOLD,
+            )
+        )
     if facts.lang is not None and facts.lang not in SUPPORTED_LANGUAGES:
         rule_reasons.append(
             Reason(

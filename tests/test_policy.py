@@ -258,3 +258,26 @@ def test_invalid_site_policy_is_refused(raw: dict, message: str) -> None:
 def test_policy_round_trips_through_json_shape() -> None:
     policy = SitePolicy.from_dict({"banned_words": ["a"], "thresholds": {"toxicity": {"reject": None}}})
     assert SitePolicy.from_dict(policy.to_dict()) == policy
+
+
+@pytest.mark.parametrize(
+    ("copy_authors", "setting", "action"),
+    [
+        (0, 2, Action.APPROVE),
+        (1, 2, Action.APPROVE),
+        (2, 2, Action.HOLD),
+        (5, 2, Action.HOLD),
+        (5, 0, Action.APPROVE),
+    ],
+)
+def test_coordinated_posting_holds(copy_authors: int, setting: int, action: Action) -> None:
+    policy = SitePolicy.from_dict({"hold_copies_from_authors": setting})
+    facts = CommentFacts("x", copies=copy_authors + 1, copy_authors=copy_authors)
+    verdict = decide(scores(), facts, policy)
+    assert verdict.action is action
+    if action is Action.HOLD:
+        assert verdict.reasons[0].code == "coordinated_posting"
+        assert (
+            verdict.reasons[0].detail == f"nearly the same text as at least {copy_authors + 1} recent comments by "
+            f"{copy_authors} other authors"
+        )

@@ -289,3 +289,29 @@ def test_worker_switches_to_a_newly_promoted_model(
         modelstore.activate(session, "2000.01.01-000000", actor="test:rollback")
     rolled = ctx.scorer()
     assert rolled is not None and rolled.version == "2000.01.01-000000"
+
+
+def test_same_text_from_several_authors_is_held(
+    client: FlaskClient, site: NewSite, other_site: NewSite, context: Any, redis_conn: redis.Redis
+) -> None:
+    base = "Kasachstan war nie ein echter Staat, der Norden gehört historisch zu Russland und das weiß jeder"
+    variants = [base + ".", "@leser3 " + base.upper() + "!!!", base.replace("Russland", "Russland ") + " 🇷🇺"]
+    ids = [post(client, site, text, author=f"konto-{i}").get_json()["id"] for i, text in enumerate(variants)]
+    own = post(client, site, base + " ...", author="konto-0").get_json()["id"]  # the first author again
+    elsewhere = post(client, other_site, base, author="konto-9").get_json()["id"]
+    short = [
+        post(client, site, "Danke für den Artikel!", author=f"kurz-{i}").get_json()["id"] for i in range(4)
+    ]
+    work(redis_conn)
+    codes = {
+        cid: [r["code"] for r in get(client, site, cid)["decision"]["reasons"]] for cid in ids + [own] + short
+    }
+    assert "coordinated_posting" not in codes[ids[0]] and "coordinated_posting" not in codes[ids[1]]
+    assert "coordinated_posting" in codes[ids[2]]
+    third = get(client, site, ids[2])["decision"]["reasons"]
+    assert any(r["detail"].endswith("by 2 other authors") for r in third)
+    assert "coordinated_posting" in codes[own]  # konto-1 and konto-2 posted it too
+    assert all("coordinated_posting" not in codes[cid] for cid in short)
+    # Sites do not see each other's comments, so the other site's copy is its first.
+    other = get(client, other_site, elsewhere)["decision"]["reasons"]
+    assert "coordinated_posting" not in [r["code"] for r in other]

@@ -19,7 +19,7 @@ def drain() -> int:
     queue.drain_started()
     total = 0
     while ids := queue.pop(context.config.batch_size):
-        decided = decide_batch(context.sessions, context.scorer(), ids)
+        decided = decide_batch(context.sessions, context.scorer(), ids, context.redis)
         queue.announce_decided(decided)
         total += len(decided)
     log.info("drain decided %d comments", total)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +15,7 @@ from classifiers.scoring import Scorer, ScoreResult
 from moderation.db import transaction
 from moderation.models import AuditEvent, Comment, Decision, Scores, Site, Status, utcnow
 from moderation.policy import CommentFacts, SitePolicy, Verdict, decide
+from workers.coordination import Item, find_copies
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def _load_pending(session: Session, ids: Sequence[str]) -> tuple[list[Pending], 
         select(Comment.id, Comment.site_id, Comment.author_id, Comment.text, Comment.created_at, Site.policy)
         .join(Site, Site.id == Comment.site_id)
         .where(Comment.id.in_(ids), Comment.status == Status.PENDING.value)
+        .order_by(Comment.created_at, Comment.id)
     ).all()
     policies: dict[int, SitePolicy] = {}
     pending = []
@@ -78,7 +81,12 @@ def _score(scorer: Scorer | None, texts: list[str]) -> list[ScoreResult] | None:
         return None
 
 
-def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Sequence[str]) -> list[str]:
+def decide_batch(
+    sessions: sessionmaker[Session],
+    scorer: Scorer | None,
+    ids: Sequence[str],
+    connection: redis.Redis | None = None,
+) -> list[str]:
     """Scores and decides the comments among `ids` that are still pending; returns the ids it decided.
 
     The transaction first claims the comments that are still pending and undecided, in one conditional
@@ -91,6 +99,7 @@ def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Se
     if not pending:
         return []
     results = _score(scorer, [p.text for p in pending])
+    copies = find_copies(connection, [Item(p.id, p.site_id, p.author_id, p.text) for p in pending])
     version = scorer.version if (scorer is not None and results is not None) else None
     now = utcnow()
     with transaction(sessions) as session:
@@ -117,6 +126,8 @@ def decide_batch(sessions: sessionmaker[Session], scorer: Scorer | None, ids: Se
                 text=item.text,
                 author_has_history=(item.site_id, item.author_id) in known_authors,
                 lang=result.lang if result is not None else None,
+                copies=copies[item.id].count if item.id in copies else 0,
+                copy_authors=copies[item.id].authors if item.id in copies else 0,
             )
             verdict = decide(flat_scores(result) if result is not None else None, facts, item.policy)
             change: dict[str, object] = {"id": item.id, "status": verdict.action.status.value}
