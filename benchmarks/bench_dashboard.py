@@ -23,7 +23,8 @@ from moderation.accounts import create_site, create_user
 from moderation.app import create_app
 from moderation.config import Config
 from moderation.db import make_engine, make_session_factory, migrate, transaction
-from moderation.models import Comment, Decision, Role, Scores, new_id, utcnow
+from moderation.models import Comment, Decision, Role, Scores, new_id, review_priority, utcnow
+from moderation.policy import DEFAULT_THRESHOLDS
 from tests.browser.seed import TEXTS
 
 ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
@@ -55,6 +56,8 @@ def seed(sessions, count: int) -> None:  # type: ignore[no-untyped-def]
                     "text": f"{text} (#{i})",
                     "lang": "de",
                     "status": status,
+                    # Bulk inserts skip the ORM event that sets it for workers.
+                    "priority": review_priority(values, DEFAULT_THRESHOLDS),
                     "created_at": created,
                     "decided_at": created,
                     "metadata": {},
@@ -128,6 +131,7 @@ def main() -> None:
         "held queue, score band 0.6-0.7": "/?band_min=0.6&band_max=0.7",
         "held queue, article filter": "/?article=artikel-17",
         "all comments, full-text search": "/queue/all?q=Trollfabrik",
+        "all comments, search, rare word": "/queue/all?q=%2312345%29",
         "live update poll": "/queue/updates?since=2020-01-01T00:00:00Z",
         "audit log": "/audit",
         "statistics": "/stats",

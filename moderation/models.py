@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,11 +17,17 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    Update,
+    bindparam,
+    event,
+    select,
+    update,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, UOWTransaction, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -88,6 +95,8 @@ class Comment(Base):
         Index("ix_comments_status_created", "status", "created_at"),
         Index("ix_comments_site_author", "site_id", "author_id"),
         Index("ix_comments_status_decided", "status", "decided_at"),
+        Index("ix_comments_status_priority", "status", "priority", "id"),
+        Index("ix_comments_article_status", "article_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -105,6 +114,8 @@ class Comment(Base):
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The held queue's sort key (see `review_priority`); kept on the comment so that queue is one index range.
+    priority: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
 
     site: Mapped[Site] = relationship()
     scores: Mapped[Scores | None] = relationship(back_populates="comment", uselist=False)
@@ -236,3 +247,72 @@ class ModeratorAction(Base):
     entries: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+UNSCORED_PRIORITY = 1.0
+
+
+def review_priority(
+    scores: Mapping[str, float], thresholds: Mapping[str, Mapping[str, float | None]]
+) -> float:
+    """How urgently a held comment needs a moderator, in [0, 1]; the held queue shows the highest first.
+
+    Per attribute the score counts as it is, except above the site's reject threshold, where it is mirrored
+    (`2 * reject - score`): there the policy is already sure, so the further past the threshold, the less a
+    human adds. The maximum over attributes wins, so the peak sits at the hold/reject boundary, where the
+    model is least sure and a wrong call does the most harm. Attributes without a reject threshold count as
+    scored: the policy can never reject them, so a high score always needs a human.
+    A comment without scores keeps `UNSCORED_PRIORITY` (nothing has looked at it yet).
+    """
+    need = 0.0
+    for attribute in RISK_ATTRIBUTES:
+        value = float(scores.get(attribute) or 0.0)
+        reject = (thresholds.get(attribute) or {}).get("reject")
+        if reject is not None and value > reject:
+            value = max(0.0, 2 * reject - value)
+        need = max(need, value)
+    return round(need, 4)
+
+
+def site_thresholds(raw_policy: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, float | None]]:
+    from moderation.policy import SitePolicy  # the policy module imports this one
+
+    try:
+        return SitePolicy.from_dict(raw_policy).thresholds
+    except ValueError:
+        return SitePolicy().thresholds
+
+
+@event.listens_for(Session, "after_flush")
+def _store_review_priority(session: Session, _flush: UOWTransaction) -> None:
+    """Sets `Comment.priority` for every Scores row just inserted, whoever inserted it (workers, seeds).
+
+    One SELECT and one executemany UPDATE per flush, in the flush's transaction, so a comment is never
+    visible with scores but without its priority.
+    """
+    fresh = [row for row in session.new if isinstance(row, Scores)]
+    if not fresh:
+        return
+    connection = session.connection()
+    ids = [row.comment_id for row in fresh]
+    policy_of = (
+        select(Comment.id, Site.policy).join(Site, Site.id == Comment.site_id).where(Comment.id.in_(ids))
+    )
+    sites: dict[str, Any] = {row[0]: row[1] for row in connection.execute(policy_of)}
+    changes = [
+        {
+            "cid": row.comment_id,
+            "priority": review_priority(
+                {name: getattr(row, name) for name in RISK_ATTRIBUTES},
+                site_thresholds(sites.get(row.comment_id)),
+            ),
+        }
+        for row in fresh
+    ]
+    connection.execute(priority_update(), changes)
+
+
+def priority_update() -> Update:
+    """UPDATE comments SET priority = :priority WHERE id = :cid, for executemany."""
+    table = cast(Table, Comment.__table__)
+    return update(table).where(table.c.id == bindparam("cid")).values(priority=bindparam("priority"))

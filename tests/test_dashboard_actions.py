@@ -168,3 +168,25 @@ def test_post_without_csrf_is_refused(
     assert response.status_code == 400
     with database.sessions() as session:
         assert session.get(Comment, seeded.held[0]).status == "held"  # type: ignore[union-attr]
+
+
+def test_audit_trail_says_what_happened_and_what_was_undone(
+    client: FlaskClient, token: str, seeded: seed.Seeded
+) -> None:
+    target = seeded.held[0]
+    form = {"comment_id": target, "action": "reject", "reason_code": "insult", "csrf_token": token}
+    body = client.post(
+        "/actions/decide", headers=JSON, data={**form, "note": "Beleidigt den Autor"}
+    ).get_json()
+    client.post(body["undo_url"], headers=JSON, data={"csrf_token": token})
+    html = client.get(f"/comments/{target}").get_data(as_text=True)
+    trail = html[html.index('class="plain trail"') :]
+    assert "ablehnen (Moderation); Grund: Beleidigung; Notiz: „Beleidigt den Autor“; jetzt abgelehnt" in trail
+    assert "rückgängig gemacht</span>" in trail  # the rejection is marked as undone
+    assert "frühere Entscheidung wiederhergestellt – zurückhalten (Modell)" in trail
+
+
+def test_refusal_reason_is_translated(client: FlaskClient, token: str, seeded: seed.Seeded) -> None:
+    form = {"comment_id": seeded.held[0], "action": "reject", "csrf_token": token}
+    body = client.post("/actions/decide", headers=JSON, data=form).get_json()
+    assert body["error"]["message"] == "Nicht gespeichert: eine Ablehnung braucht einen Grund"

@@ -123,7 +123,8 @@ def test_comment_detail_page(client: FlaskClient, moderator: str, seeded: seed.S
     response = client.get(f"/comments/{seeded.held[0]}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Frühere Kommentare dieser Person" in html and "comment.decided" in html
+    assert "Frühere Kommentare dieser Person" in html
+    assert re.search(r"<strong>entschieden</strong>:\s*zurückhalten \(Modell\)", html)
     assert client.get("/comments/does-not-exist").status_code == 404
 
 

@@ -277,7 +277,5 @@ def test_coordinated_posting_holds(copy_authors: int, setting: int, action: Acti
     assert verdict.action is action
     if action is Action.HOLD:
         assert verdict.reasons[0].code == "coordinated_posting"
-        assert (
-            verdict.reasons[0].detail == f"nearly the same text as at least {copy_authors + 1} recent comments by "
-            f"{copy_authors} other authors"
-        )
+        expected = f"nearly the same text as at least {copy_authors + 1} recent comments by {copy_authors} other authors"
+        assert verdict.reasons[0].detail == expected

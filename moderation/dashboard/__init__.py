@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from moderation.comments import as_utc
-from moderation.dashboard import actions, audit, auth, model_versions, queue, settings, stats
+from moderation.dashboard import actions, audit, auth, labels, model_versions, queue, settings, stats
 from moderation.dashboard.highlight import highlight
 
 LANGUAGES = ("de", "en")
@@ -111,6 +111,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["when"] = _datetime_filter
     app.jinja_env.filters["percent"] = _percent
+    labels.init_app(app)
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": select_locale()})
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -25,6 +25,22 @@ def _axis(max_value: float) -> list[str]:
     return parts
 
 
+def _legend(names: list[str]) -> tuple[list[str], int]:
+    """Legend entries, wrapped onto as many rows as the chart's width needs (German names run long)."""
+    parts, x, row = [], PAD_LEFT, 0
+    for colour, name in zip(PALETTE, names, strict=False):
+        width = 16 + 7 * len(name) + 20  # 11px text averages under 7 units per character
+        if x + width > WIDTH and x > PAD_LEFT:
+            x, row = PAD_LEFT, row + 1
+        y = HEIGHT + 8 + 24 * row
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16}" y="{y + 10}" class="legend">{escape(name)}</text>'
+        )
+        x += width
+    return parts, row + 1
+
+
 def stacked_bars(
     title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], *, label_every: int = 5
 ) -> Markup:
@@ -33,8 +49,10 @@ def stacked_bars(
     top = max(totals, default=0) or 1
     plot_w, plot_h = WIDTH - PAD_LEFT, HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = plot_w / max(1, len(labels))
+    legend, legend_rows = _legend(list(series))
     parts = [
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT + 24}" role="img" class="chart" aria-label="{escape(title)}">',
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT + 24 * legend_rows}" role="img" class="chart" '
+        f'aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         *_axis(top),
     ]
@@ -56,13 +74,7 @@ def stacked_bars(
                 f'<text x="{PAD_LEFT + i * slot + slot / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
                 f'class="tick">{escape(label)}</text>'
             )
-    x = PAD_LEFT
-    for colour, name in zip(PALETTE, series, strict=False):
-        parts.append(
-            f'<rect x="{x}" y="{HEIGHT + 8}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{x + 16}" y="{HEIGHT + 18}" class="legend">{escape(name)}</text>'
-        )
-        x += 20 + 8 * len(name) + 12
+    parts.extend(legend)
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,7 @@ def emit_decision_event(
         "reason_code": decision.reason_code,
         "note": decision.note,
         "status": comment.status,
+        "decision_id": decision.id,
     }
     if undo_of is not None:
         data["undo_of"] = undo_of
@@ -95,9 +97,9 @@ def apply_decision(
     decision written before it would be overwritten by the worker.
     """
     if action is Action.REJECT and not reason_code:
-        raise DecisionError("a rejection needs a reason code")
+        raise DecisionError(lazy_gettext("a rejection needs a reason code"))
     if reason_code is not None and reason_code not in {c.value for c in ReasonCode}:
-        raise DecisionError(f"unknown reason code {reason_code!r}")
+        raise DecisionError(lazy_gettext("unknown reason code %(code)s", code=reason_code))
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
     now = utcnow()
     comments = session.scalars(
@@ -142,12 +144,12 @@ def undo(session: Session, moderator: Moderator, action_id: str) -> int:
     """
     record = session.get(ModeratorAction, action_id, with_for_update=True)
     if record is None or record.moderator_id != moderator.id:
-        raise DecisionError("there is no such action of yours to undo")
+        raise DecisionError(lazy_gettext("there is no such action of yours to undo"))
     if record.undone_at is not None:
-        raise DecisionError("this action was already undone")
+        raise DecisionError(lazy_gettext("this action was already undone"))
     created = as_utc(record.created_at)
     if created is None or utcnow() - created > UNDO_WINDOW:
-        raise DecisionError("too late to undo this action")
+        raise DecisionError(lazy_gettext("too late to undo this action"))
     restored = 0
     for entry in record.entries:
         comment = session.get(Comment, entry["comment_id"], with_for_update=True)

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, and_, case, cast, func, or_, select, tuple_
+from sqlalchemy import Select, String, and_, case, cast, column, func, or_, select, table, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from moderation.comments import as_utc
 from moderation.models import Comment, Scores, Site, Status
+from moderation.resources import get_resources
 
 Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]
 
@@ -26,6 +27,8 @@ SORTS = ("risk", "oldest", "newest")
 FILTER_ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
 PAGE_SIZE = 25
 ATTRIBUTE_MIN = 0.5
+MIN_INDEXED_QUERY = 3  # the trigram index cannot answer shorter queries
+SEARCH_TABLE = table("comments_search", column("comment_id"))
 
 
 def _float(raw: str | None, low: float = 0.0, high: float = 1.0) -> float | None:
@@ -138,7 +141,7 @@ def apply_filters(query: Q, filters: Filters, *, with_queue: bool = True) -> Q:
             Comment.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
         )
     if filters.q:
-        conditions.append(Comment.text.ilike(f"%{_like_escape(filters.q)}%", escape="\\"))
+        conditions.append(search_condition(filters.q))
     if filters.band_min is not None:
         conditions.append(Scores.risk >= filters.band_min)
     if filters.band_max is not None:
@@ -155,10 +158,29 @@ def apply_filters(query: Q, filters: Filters, *, with_queue: bool = True) -> Q:
     return query.where(and_(*conditions)) if conditions else query
 
 
+def search_condition(q: str) -> Any:
+    """Case-insensitive substring search in comment texts, answered from an index (migration 0003).
+
+    PostgreSQL: ILIKE through a pg_trgm GIN index. SQLite: the FTS5 trigram table `comments_search`,
+    which needs three characters; shorter queries scan, as they would on PostgreSQL too.
+    """
+    pattern = Comment.text.ilike(f"%{_like_escape(q)}%", escape="\\")
+    if _dialect_is_sqlite() and len(q) >= MIN_INDEXED_QUERY:
+        phrase = '"' + q.replace('"', '""') + '"'
+        match = text("comments_search MATCH :phrase").bindparams(phrase=phrase)
+        return Comment.id.in_(select(SEARCH_TABLE.c.comment_id).where(match))
+    return pattern
+
+
+def _dialect_is_sqlite() -> bool:
+    return get_resources().engine.dialect.name == "sqlite"
+
+
 def _sort_key(filters: Filters) -> tuple[Any, Any, bool]:
-    """(key column, tie-breaker, descending)."""
+    """(key column, tie-breaker, descending). Risk is `Comment.priority`, never NULL, so the held queue
+    walks the (status, priority, id) index instead of sorting every held comment."""
     if filters.sort == "risk":
-        return func.coalesce(Scores.risk, 0.0), Comment.id, True
+        return Comment.priority, Comment.id, True
     if filters.sort == "oldest":
         return Comment.created_at, Comment.id, False
     return Comment.created_at, Comment.id, True
@@ -166,7 +188,7 @@ def _sort_key(filters: Filters) -> tuple[Any, Any, bool]:
 
 def encode_cursor(filters: Filters, comment: Comment) -> str:
     if filters.sort == "risk":
-        key: Any = comment.scores.risk if comment.scores is not None else 0.0
+        key: Any = comment.priority
     else:
         key = (as_utc(comment.created_at) or datetime.now(UTC)).isoformat()
     raw = json.dumps([key, comment.id]).encode()

@@ -129,6 +129,7 @@ def detail(comment_id: str) -> Any:
         earlier=earlier,
         replies=replies,
         events=events,
+        undone={e.data.get("undo_of") for e in events if e.data and e.data.get("undo_of")},
         moderators=moderators,
         site_names={comment.site_id: comment.site.name},
         **card_context(),

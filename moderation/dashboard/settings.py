@@ -13,6 +13,7 @@ from moderation.accounts import create_site
 from moderation.dashboard import whatif
 from moderation.dashboard.auth import admin_required, current_moderator
 from moderation.dashboard.decisions import moderator_actor
+from moderation.dashboard.priority import refresh_held_priorities
 from moderation.db import transaction
 from moderation.keys import hash_key, new_secret_key
 from moderation.models import AuditEvent, Site
@@ -142,6 +143,7 @@ def site(site_id: int) -> Any:
                     stored = db.get(Site, site_id) or abort(404)
                     stored.policy = policy.to_dict()
                     stored.webhook_url = webhook_url
+                    refresh_held_priorities(db, site_id, policy.thresholds)
                     db.add(
                         AuditEvent(
                             actor=moderator_actor(current_moderator(db)),

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.comments import as_utc
-from moderation.dashboard import charts, queries
+from moderation.dashboard import charts, labels, queries
 from moderation.models import Comment, Decision, Moderator, Scores, Source
 from moderation.resources import get_resources
 
@@ -36,7 +36,13 @@ def _per_day(db: Session, since: datetime, site: int | None) -> tuple[list[str],
     for raw_day, action, source, n in rows:
         key = raw_day.isoformat() if isinstance(raw_day, date) else str(raw_day)
         if key in index:
-            series[f"{action} ({source})"][index[key]] += int(n)
+            series[
+                _(
+                    "%(action)s (%(source)s)",
+                    action=labels.action_label(action),
+                    source=labels.source_label(source),
+                )
+            ][index[key]] += int(n)
     return [d[5:] for d in days], dict(sorted(series.items()))
 
 

@@ -1,0 +1,118 @@
+"""The held queue's risk order (`Comment.priority`) and indexed text search (SQLite + PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from moderation.accounts import NewSite
+from moderation.db import transaction
+from moderation.models import UNSCORED_PRIORITY, Comment, Decision, Site, review_priority
+from moderation.policy import DEFAULT_THRESHOLDS
+from tests.browser import seed
+from tests.conftest import Database
+from tests.test_dashboard_queue import card_ids
+
+
+def test_risk_peaks_at_the_reject_threshold() -> None:
+    # toxicity: hold 0.5, reject 0.9. Right under the boundary needs a human more than far past it.
+    at_boundary = review_priority({"toxicity": 0.89}, DEFAULT_THRESHOLDS)
+    far_past = review_priority({"toxicity": 0.99}, DEFAULT_THRESHOLDS)
+    assert at_boundary == 0.89 and far_past == pytest.approx(0.81)
+    assert review_priority({"toxicity": 0.91}, DEFAULT_THRESHOLDS) > far_past
+    # Propaganda has no reject threshold: the policy can never reject it, so a high score counts fully.
+    assert review_priority({"propaganda": 0.97, "toxicity": 0.2}, DEFAULT_THRESHOLDS) == 0.97
+    assert review_priority({}, DEFAULT_THRESHOLDS) == 0.0
+
+
+@pytest.fixture
+def moderator(client: FlaskClient, database: Database) -> str:
+    with transaction(database.sessions) as session:
+        seed.make_users(session)
+    return seed.login(client, "mod@example.org", "moderator-password-1")
+
+
+def _held(database: Database, site_id: int, text_: str, scores: dict[str, float] | None) -> str:
+    with transaction(database.sessions) as session:
+        return seed.add_comment(session, site_id, text_, scores=scores).id
+
+
+def test_priority_is_stored_when_scores_are_written_and_orders_the_held_queue(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    past = _held(database, site.site.id, "Weit über der Schwelle.", {"toxicity": 0.99})
+    boundary = _held(database, site.site.id, "Knapp unter der Schwelle.", {"toxicity": 0.88})
+    mild = _held(database, site.site.id, "Knapp gehalten.", {"toxicity": 0.52})
+    unscored = _held(database, site.site.id, "Nicht bewertet.", None)
+    with database.sessions() as session:
+        stored = {row[0]: row[1] for row in session.execute(select(Comment.id, Comment.priority))}
+    assert stored[past] == pytest.approx(0.81) and stored[boundary] == pytest.approx(0.88)
+    assert stored[unscored] == UNSCORED_PRIORITY
+    html = client.get("/").get_data(as_text=True)
+    assert card_ids(html) == [unscored, boundary, past, mild]
+    assert re.findall(r'class="risk"[^>]*>Risiko ([0-9.]+)', html) == ["1.00", "0.88", "0.81", "0.52"]
+
+
+def test_saving_thresholds_re_ranks_held_comments(
+    client: FlaskClient, database: Database, site: NewSite
+) -> None:
+    with transaction(database.sessions) as session:
+        seed.make_users(session)
+    past = _held(database, site.site.id, "Weit über der Schwelle.", {"toxicity": 0.99})
+    token = seed.login(client, "admin@example.org", "admin-password-1")
+    form = {f"{a}_{b}": "" for a in DEFAULT_THRESHOLDS for b in ("hold", "reject")}
+    form.update(toxicity_hold="0.5", toxicity_reject="", csrf_token=token, intent="save", webhook_url="")
+    assert client.post(f"/settings/sites/{site.site.id}", data=form).status_code == 302
+    with database.sessions() as session:
+        assert session.get(Comment, past).priority == pytest.approx(0.99)  # type: ignore[union-attr]
+        assert session.get(Site, site.site.id).policy["thresholds"]["toxicity"]["reject"] is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("trollfabrik", True),  # any case, inside a compound word
+        ("KREMLTROLL", True),
+        ("Fresse, du", True),  # punctuation and spaces inside the phrase
+        ("Fr", True),  # shorter than a trigram: answered without the index
+        ('"Trollfabrik"', False),  # quotes are searched for, not FTS syntax
+        ("Weltraumbahnhof", False),
+    ],
+)
+def test_search_finds_substrings_case_insensitively(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite, query: str, found: bool
+) -> None:
+    wanted = _held(database, site.site.id, "Halt die Fresse, du Kremltroll, geh in die Trollfabrik.", None)
+    _held(database, site.site.id, "Baikonur liegt in Kasachstan.", None)
+    ids = card_ids(client.get("/queue/all", query_string={"q": query}).get_data(as_text=True))
+    assert ids == ([wanted] if found else [])
+
+
+def test_search_index_follows_deleted_comments(database: Database, site: NewSite) -> None:
+    gone = _held(database, site.site.id, "Trollfabrik in Sankt Petersburg.", None)
+    with transaction(database.sessions) as session:
+        session.query(Decision).filter(Decision.comment_id == gone).delete()
+        session.query(Comment).filter(Comment.id == gone).delete()
+    if database.kind == "sqlite":
+        with database.sessions() as session:
+            left = session.execute(
+                text("SELECT count(*) FROM comments_search WHERE comments_search MATCH 'troll'")
+            )
+            assert left.scalar() == 0
+
+
+def test_held_queue_and_search_use_their_indexes(database: Database, site: NewSite) -> None:
+    held = "SELECT id FROM comments WHERE status = 'held' ORDER BY priority DESC, id DESC LIMIT 26"
+    with database.engine.connect() as connection:
+        if database.kind == "sqlite":
+            plan = " ".join(str(r[-1]) for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {held}"))
+            assert "ix_comments_status_priority" in plan and "TEMP B-TREE" not in plan
+            return
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = " ".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {held}"))
+        assert "ix_comments_status_priority" in plan and "Sort" not in plan
+        search = "EXPLAIN SELECT id FROM comments WHERE text ILIKE '%%trollfabrik%%'"
+        assert "ix_comments_text_trgm" in " ".join(r[0] for r in connection.exec_driver_sql(search))
