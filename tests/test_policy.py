@@ -277,5 +277,6 @@ def test_coordinated_posting_holds(copy_authors: int, setting: int, action: Acti
     assert verdict.action is action
     if action is Action.HOLD:
         assert verdict.reasons[0].code == "coordinated_posting"
-        expected = f"nearly the same text as at least {copy_authors + 1} recent comments by {copy_authors} other authors"
+        copies, authors = copy_authors + 1, copy_authors
+        expected = f"nearly the same text as at least {copies} recent comments by {authors} other authors"
         assert verdict.reasons[0].detail == expected
