@@ -111,13 +111,16 @@ def test_what_if_preview_does_not_save(
 def test_save_policy_and_webhook(client: FlaskClient, token: str, site: NewSite, database: Database) -> None:
     response = client.post(
         f"/settings/sites/{site.site.id}",
-        data=policy_form(token, intent="save", webhook_url="https://example.org/hook"),
+        data=policy_form(
+            token, intent="save", webhook_url="https://example.org/hook", hold_copies_from_authors="3"
+        ),
     )
     assert response.status_code == 302
     with database.sessions() as session:
         stored = session.get(Site, site.site.id)
         assert stored is not None and stored.webhook_url == "https://example.org/hook"
         assert SitePolicy.from_dict(stored.policy).banned_words == ("Trollfabrik",)
+        assert SitePolicy.from_dict(stored.policy).hold_copies_from_authors == 3
         assert session.scalars(
             select(AuditEvent.event).where(AuditEvent.event == "site.policy_changed")
         ).first()
@@ -130,6 +133,8 @@ def test_save_policy_and_webhook(client: FlaskClient, token: str, site: NewSite,
         {"toxicity_hold": "0.9", "toxicity_reject": "0.5"},
         {"webhook_url": "javascript:alert(1)"},
         {"spam_hold": "viel"},
+        {"hold_copies_from_authors": "-1"},
+        {"hold_copies_from_authors": "zwei"},
     ],
 )
 def test_invalid_policy_is_refused(

@@ -56,6 +56,7 @@ EVENTS = {
 }
 _THRESHOLD = re.compile(r"([0-9.]+) >= (?:hold|reject) threshold ([0-9.]+)")
 _QUOTED = re.compile(r"'([^']*)'")
+_COPIES = re.compile(r"at least (\d+) recent comments by (\d+) other authors")
 
 
 def _lookup(table: Mapping[str, Any]) -> Callable[[str | None], str]:
@@ -86,6 +87,13 @@ def explain_reason(reason: Mapping[str, Any]) -> str:
             return _("%(attribute)s %(score)s ≥ reject threshold %(threshold)s", **values)
     quoted = _QUOTED.search(detail)
     word = quoted[1] if quoted else ""
+    copies = _COPIES.search(detail)
+    if code == "coordinated_posting" and copies:
+        return _(
+            "nearly the same text as at least %(copies)s recent comments by %(authors)s other authors",
+            copies=copies[1],
+            authors=copies[2],
+        )
     texts = {
         "banned_word": lambda: _("contains the banned word “%(word)s”", word=word),
         "suspect_word": lambda: _("contains the suspect word “%(word)s”", word=word),

@@ -61,8 +61,25 @@ def _policy_from_form(form: MultiDict[str, str], current: SitePolicy) -> SitePol
         banned_words=_words(form.get("banned_words", "")),
         suspect_words=_words(form.get("suspect_words", "")),
         hold_links_from_new_authors=form.get("hold_links_from_new_authors") == "on",
+        hold_copies_from_authors=_whole_number(
+            form.get("hold_copies_from_authors"), current.hold_copies_from_authors
+        ),
     )
     return SitePolicy.from_dict(merged)
+
+
+def _whole_number(raw: str | None, unchanged: int) -> int:
+    if raw is None:
+        return unchanged
+    try:
+        value = int(raw.strip() or "0")
+    except ValueError as exc:
+        raise ValueError(
+            _("The number of other authors must be a whole number (0 switches it off).")
+        ) from exc
+    if value < 0:
+        raise ValueError(_("The number of other authors must be a whole number (0 switches it off)."))
+    return value
 
 
 def _webhook_url(raw: str) -> str | None:
