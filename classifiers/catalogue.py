@@ -50,6 +50,10 @@ def _literal_prefixes(items: list, prefix: str = "") -> set[str] | None:
     return {prefix} if len(prefix) >= 2 else None
 
 
+def _starts_at_word_boundary(items: list) -> bool:
+    return bool(items) and str(items[0][0]) == "AT" and str(items[0][1]) == "AT_BOUNDARY"
+
+
 def _trie_regex(words: set[str]) -> str:
     """A regex matching any of `words`, nested by common prefix so each position is checked cheaply."""
     trie: dict = {}
@@ -90,8 +94,9 @@ class CueSet:
         triggers: dict[str, list[int]] = {}
         always: list[int] = []
         for index, (_, regex, _) in enumerate(cues):
-            prefixes = _literal_prefixes(list(re_parser.parse(regex)))
-            if prefixes is None:
+            parsed = list(re_parser.parse(regex))
+            prefixes = _literal_prefixes(parsed)
+            if prefixes is None or not _starts_at_word_boundary(parsed):
                 always.append(index)
                 continue
             for literal in prefixes:
@@ -101,7 +106,9 @@ class CueSet:
             lit: sorted({i for other, ids in triggers.items() if lit.startswith(other) for i in ids})
             for lit in triggers
         }
-        trigger_pattern = re.compile(f"(?=({_trie_regex(set(triggers))}))") if triggers else None
+        # Every triggered cue starts with \b (checked above), so a trigger only counts at a word start:
+        # "us" must not wake the US-narrative cues inside "aus" or "Haus".
+        trigger_pattern = re.compile(f"\\b(?=({_trie_regex(set(triggers))}))") if triggers else None
         return cls(
             [c[0] for c in cues],
             [float(c[2]) for c in cues],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -51,6 +51,49 @@ def expected_calibration_error(y_true: ArrayLike, prob: ArrayLike, bins: int = 1
     return float(total)
 
 
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Per equal-width bin: mean predicted probability, observed positive rate and row count."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "mean_predicted": float(p[mask].mean()),
+                    "observed": float(y[mask].mean()),
+                    "n": int(mask.sum()),
+                }
+            )
+    return out
+
+
+TABLE_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def threshold_table(
+    y: np.ndarray, p: np.ndarray, thresholds: Sequence[float] = TABLE_THRESHOLDS
+) -> list[dict[str, float]]:
+    """Share of rows flagged (score >= threshold), precision and recall at each threshold."""
+    rows = []
+    positives = max(int(y.sum()), 1)
+    for t in thresholds:
+        flagged = p >= t
+        hits = int((flagged & (y == 1)).sum())
+        rows.append(
+            {
+                "threshold": float(t),
+                "flagged": round(float(flagged.mean()), 4),
+                "precision": round(hits / int(flagged.sum()), 4) if flagged.any() else 1.0,
+                "recall": round(hits / positives, 4),
+            }
+        )
+    return rows
+
+
 def binary_report(y_true: ArrayLike, prob: ArrayLike, threshold: float = 0.5) -> dict[str, float]:
     """Official and sklearn macro-F1, ROC AUC and ECE for a binary task at one threshold."""
     y = np.asarray(y_true, dtype=int)
@@ -87,7 +130,7 @@ def germeval_coarse(toxicity: ArrayLike, threshold: float) -> list[str]:
     return ["OFFENSE" if p >= threshold else "OTHER" for p in np.asarray(toxicity, dtype=float)]
 
 
-def _fine_codes(scores: dict[str, ArrayLike], rule: dict[str, float]) -> np.ndarray:
+def _fine_codes(scores: Mapping[str, ArrayLike], rule: dict[str, float]) -> np.ndarray:
     """0 = OTHER, 1 = ABUSE, 2 = INSULT, 3 = PROFANITY (indices into FINE_LABELS)."""
     toxicity = np.asarray(scores["toxicity"], dtype=float)
     subtypes = np.vstack(
@@ -100,7 +143,7 @@ def _fine_codes(scores: dict[str, ArrayLike], rule: dict[str, float]) -> np.ndar
     return np.where(toxicity < rule["threshold"], 0, np.argmax(subtypes, axis=0) + 1)
 
 
-def germeval_fine(scores: dict[str, ArrayLike], rule: dict[str, float]) -> list[str]:
+def germeval_fine(scores: Mapping[str, ArrayLike], rule: dict[str, float]) -> list[str]:
     """GermEval Task 2 labels: OTHER below the Task 1 threshold, else the strongest weighted subtype.
 
     `scores` holds arrays for "toxicity", "identity_attack" (ABUSE), "insult" and "profanity"; `rule`

@@ -9,18 +9,18 @@ non-lexical dense features. Word ranges are in the normalised text and are mappe
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from classifiers.features import CueAnalysis, token_ngrams
+from classifiers.features import CueAnalysis
 from classifiers.normalize import Normalised
+from classifiers.vectorize import Encoded
 
 MIN_CONTRIBUTION = 0.35
 MAX_SPANS_PER_ATTRIBUTE = 6
 _TOKEN = re.compile(r"\w+")
-_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -32,95 +32,71 @@ class RawSpan:
 
 
 class Explainer:
-    """Computes per-word contributions for a fixed set of heads; caches each word's feature indices."""
+    """Per-word contributions of a fixed set of heads, for a batch encoded by `vectorize.Vectorizer`."""
 
-    def __init__(
-        self,
-        vocabulary: dict[str, int],
-        coef: np.ndarray,
-        lexicon_columns: dict[int, frozenset[str]],
-    ) -> None:
-        self.vocabulary = vocabulary
+    def __init__(self, coef: np.ndarray, lexicon_columns: dict[int, tuple[int, frozenset[str]]]) -> None:
         self.coef = coef
+        # Column of a dense lexicon feature ("insult_words", ...) -> (its index among the dense features,
+        # the lexicon); the feature's value is shared by the words of the text that are in the lexicon.
         self.lexicon_columns = lexicon_columns
-        self._features: dict[str, np.ndarray] = {}
 
-    def _token_features(self, token: str) -> np.ndarray:
-        found = self._features.get(token)
-        if found is None:
-            vocab = self.vocabulary
-            keys = ("w:" + token, *token_ngrams(token))
-            found = np.array([vocab[k] for k in keys if k in vocab], dtype=np.int64)
-            if len(self._features) < 500_000:
-                self._features[token] = found
-        return found
+    def contributions(
+        self, encoded: Encoded, dense: np.ndarray, docs: Sequence[int]
+    ) -> dict[int, np.ndarray]:
+        """For each document in `docs`, its (n_words, n_heads) logit contributions."""
+        if not len(docs):
+            return {}
+        flagged = np.zeros(len(encoded.tokens), dtype=bool)
+        flagged[list(docs)] = True
+        n_words = len(encoded.word_doc)
+        mask = flagged[encoded.word_doc[encoded.occ_word]] if n_words else np.zeros(0, bool)
+        words = encoded.occ_word[mask]
+        weights = encoded.occ_value[mask] * encoded.occ_share[mask]
+        shares = self.coef[encoded.occ_feature[mask]] * weights[:, None]
+        out = np.zeros((n_words, self.coef.shape[1]))
+        for h in range(self.coef.shape[1]):
+            out[:, h] = np.bincount(words, weights=shares[:, h], minlength=n_words)
+        result = {}
+        for d in docs:
+            start = int(encoded.word_start[d])
+            tokens = encoded.tokens[d]
+            block = out[start : start + len(tokens)]
+            self._add_lexicon(tokens, dense[d], block)
+            result[d] = block
+        return result
 
-    def contributions(self, norm: Normalised, row: sp.csr_matrix) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Word ranges of the normalised text and their (n_words, n_heads) logit contributions."""
-        matches = list(_TOKEN.finditer(norm.text))
-        ranges = [m.span() for m in matches]
-        tokens = [m.group(0) for m in matches]
-        out = np.zeros((len(tokens), self.coef.shape[1]))
-        if not tokens:
-            return ranges, out
-        indices, data = row.indices, row.data
-        per_token = [self._token_features(t) for t in tokens]
-        owner = np.repeat(np.arange(len(tokens)), [len(f) for f in per_token])
-        feats = np.concatenate(per_token) if per_token else _EMPTY
-        pairs: list[tuple[int, int]] = []
-        for i in range(len(tokens) - 1):
-            j = self.vocabulary.get(f"b:{tokens[i]}_{tokens[i + 1]}")
-            if j is not None:
-                pairs.append((i, j))
-        if pairs:
-            bigram_feats = np.array([j for _, j in pairs], dtype=np.int64)
-            all_feats = np.concatenate([feats, bigram_feats])
-        else:
-            all_feats = feats
-        if len(all_feats):
-            unique, inverse, counts = np.unique(all_feats, return_inverse=True, return_counts=True)
-            pos = np.searchsorted(indices, unique)
-            pos = np.minimum(pos, len(indices) - 1)
-            values = np.where(indices[pos] == unique, data[pos], 0.0) / counts
-            shares = self.coef[all_feats] * values[inverse][:, None]
-            n_single = len(feats)
-            np.add.at(out, owner, shares[:n_single])
-            for k, (i, _) in enumerate(pairs):
-                half = shares[n_single + k] / 2
-                out[i] += half
-                out[i + 1] += half
-        self._add_lexicon(tokens, indices, data, out)
-        return ranges, out
-
-    def _add_lexicon(self, tokens: list[str], indices: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
-        for column, lexicon in self.lexicon_columns.items():
+    def _add_lexicon(self, tokens: list[str], dense_row: np.ndarray, out: np.ndarray) -> None:
+        for column, (dense_index, lexicon) in self.lexicon_columns.items():
             listed = [i for i, t in enumerate(tokens) if t in lexicon]
-            if not listed:
-                continue
-            pos = int(np.searchsorted(indices, column))
-            if pos < len(indices) and indices[pos] == column:
-                share = self.coef[column] * (data[pos] / len(listed))
+            value = dense_row[dense_index]
+            if listed and value:
+                share = self.coef[column] * (value / len(listed))
                 for i in listed:
                     out[i] += share
 
 
-def model_spans(
-    norm: Normalised,
-    ranges: list[tuple[int, int]],
-    contributions: np.ndarray,
-    attributes: list[str],
-) -> list[RawSpan]:
+def word_ranges(norm: Normalised) -> list[tuple[int, int]]:
+    """The ranges of the normalised text's words, in the order the vectoriser saw them."""
+    return [m.span() for m in _TOKEN.finditer(norm.text)]
+
+
+def model_spans(norm: Normalised, contributions: np.ndarray, attributes: list[str]) -> list[RawSpan]:
     """The strongest positive words per attribute; an empty attribute name skips that head."""
+    words, heads = np.nonzero(contributions >= MIN_CONTRIBUTION)
+    by_head: dict[int, list[tuple[float, int]]] = {}
+    for w, h in zip(words.tolist(), heads.tolist(), strict=True):
+        if attributes[h]:
+            by_head.setdefault(h, []).append((float(contributions[w, h]), w))
+    if not by_head:
+        return []
+    # Word ranges only when some word qualifies: most texts have no span-worthy word.
+    ranges = word_ranges(norm)
     spans: list[RawSpan] = []
-    for h, attribute in enumerate(attributes):
-        if not attribute or not len(ranges):
-            continue
-        column = contributions[:, h]
-        chosen = np.flatnonzero(column >= MIN_CONTRIBUTION)
-        chosen = chosen[np.argsort(-column[chosen])][:MAX_SPANS_PER_ATTRIBUTE]
-        for i in chosen:
-            start, end = norm.to_original(*ranges[i])
-            spans.append(RawSpan(start, end, attribute, float(column[i])))
+    for h, candidates in by_head.items():
+        candidates.sort(reverse=True)
+        for value, w in candidates[:MAX_SPANS_PER_ATTRIBUTE]:
+            start, end = norm.to_original(*ranges[w])
+            spans.append(RawSpan(start, end, attributes[h], value))
     return spans
 
 

@@ -20,7 +20,6 @@ from classifiers.normalize import URL_TOKEN, Normalised
 
 _TOKEN = re.compile(r"\w+")
 _REPEAT_RAW = re.compile(r"(.)\1{2,}")
-_LETTER = re.compile(r"[^\W\d_]")
 _UPPER = re.compile(r"[A-ZÄÖÜА-ЯЁ]")
 _DIGIT = re.compile(r"\d")
 CHAR_NGRAMS = (3, 4, 5)
@@ -78,7 +77,8 @@ class CueAnalysis:
     dense: np.ndarray
 
 
-def analyse_cues(norm: Normalised, catalogue: Catalogue) -> CueAnalysis:
+def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | None = None) -> CueAnalysis:
+    """Cue and lexicon evidence; `tokens` are the text's words if the caller has them already."""
     text = norm.text
     original = norm.original
     by_kind: dict[str, list[CueHit]] = {
@@ -99,9 +99,10 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue) -> CueAnalysis:
     threat_hits = by_kind["threat"]
     threat = noisy_or(threat_hits).get("threat", 0.0)
     spam = noisy_or(by_kind["spam"]).get("spam", 0.0)
-    tokens = _TOKEN.findall(text)
+    if tokens is None:
+        tokens = _TOKEN.findall(text)
     words = catalogue.lexicon_words
-    n_letters = len(_LETTER.findall(original))
+    n_letters = sum(map(str.isalpha, original))
     n_upper = len(_UPPER.findall(original))
     narrative_max = max(narratives.values(), default=0.0)
     dense = np.array(
@@ -117,9 +118,9 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue) -> CueAnalysis:
             n_upper / n_letters if n_letters >= 8 else 0.0,
             min(len(_DIGIT.findall(original)) / max(len(original), 1) * 5.0, 1.0),
             min(original.count("!") / 3.0, 1.0),
-            min(sum(t in words["insult"] for t in tokens) / 2.0, 1.0),
-            min(sum(t in words["profanity"] for t in tokens) / 2.0, 1.0),
-            min(float(sum(t in words["slur"] for t in tokens)), 1.0),
+            min(sum(map(words["insult"].__contains__, tokens)) / 2.0, 1.0),
+            min(sum(map(words["profanity"].__contains__, tokens)) / 2.0, 1.0),
+            min(float(sum(map(words["slur"].__contains__, tokens))), 1.0),
             min(math.log1p(len(original)) / 7.0, 1.0),
             float("?" in original),
         ],

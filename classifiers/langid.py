@@ -159,15 +159,17 @@ _EN = frozenset(
 
 def detect_language(text: str) -> str:
     """Return "de", "en", "ru" or "other" for one (original or normalised) text."""
-    cyrillic = len(_CYRILLIC.findall(text))
-    words = _WORD.findall(text.casefold())
+    folded = text.casefold()
+    words = _WORD.findall(folded)
     if not words:
         return "other"
-    letters = sum(len(w) for w in words)
-    if cyrillic > 0.4 * letters:
-        return "other" if _UKRAINIAN_ONLY.search(text.casefold()) else "ru"
-    de = sum(w in _DE for w in words) + 2 * len(_GERMAN_CHARS.findall(text.casefold()))
-    en = sum(w in _EN for w in words)
+    # Cheap test first: most comments have no Cyrillic letter at all.
+    if _CYRILLIC.search(text):
+        cyrillic = len(_CYRILLIC.findall(text))
+        if cyrillic > 0.4 * sum(map(len, words)):
+            return "other" if _UKRAINIAN_ONLY.search(folded) else "ru"
+    de = sum(map(_DE.__contains__, words)) + 2 * len(_GERMAN_CHARS.findall(folded))
+    en = sum(map(_EN.__contains__, words))
     if de == 0 and en == 0:
         return "other"
     return "de" if de >= en else "en"

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -24,6 +24,8 @@ _LBR = re.compile(r"\|LBR\|")
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\{url\}|\b[\w-]+\.(?:com|de|ru|net|org|info|io|at|ch|biz|xyz)(?:/\S*)?\b"
 )
+# Necessary conditions for a _URL match (a superset, found without backtracking).
+_MAYBE_URL = re.compile(r"https?://|www\.|\{url\}|\.(?:com|de|ru|net|org|info|io|at|ch|biz|xyz)\b")
 _USER = re.compile(r"@\w+|\{user\}")
 # Four or more single letters separated by one space, dot or similar: "I d i o t", "D.r.e.c.k".
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*]){3,}[^\W\d_](?![^\W\d_])")
@@ -31,9 +33,13 @@ _SPACED_SEP = re.compile(r"[ .\-_*]")
 # A word that mixes letters with single leet digits: "schw3in", "vollidi0t", "4rschloch".
 _LEET_WORD = re.compile(r"\b(?=\w*[^\W\d_])(?=\w*\d)\w{3,}\b")
 _LEET_DIGIT = re.compile(r"(?<!\d)[013457@$](?!\d)")
+# Leet words need one of the digits _LEET_DIGIT replaces.
+_ANY_DIGIT = re.compile(r"[013457]")
 _LEET_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 # A word with masking characters inside it: "a*schloch", "wi-chser", "arschl#ch".
 _MASKED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:[*#+\-_.]+[^\W\d_]*)+[^\W\d_](?![^\W\d_])")
+# Every _MASKED match contains a letter, a run of masking characters and a letter, in a row.
+_MAYBE_MASKED = re.compile(r"[^\W\d_][*#+\-_.]+[^\W\d_]")
 _MASK_RUN = re.compile(r"[*#+\-_.]+")
 _REPEAT = re.compile(r"(\D)\1{2,}")
 
@@ -105,10 +111,9 @@ def _rewrite(
 
 def _fold(original: str, text: str) -> Normalised:
     """NFKC + casefold, character by character where lengths change."""
-    identity = list(range(len(text)))
     folded = unicodedata.normalize("NFKC", text).casefold()
     if len(folded) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
-        return Normalised(folded, identity, [i + 1 for i in identity], original)
+        return Normalised(folded, list(range(len(text))), list(range(1, len(text) + 1)), original)
     if unicodedata.is_normalized("NFKC", text):
         # Only casefolding changes lengths here (e.g. "ß" -> "ss"): map each output char to its source.
         parts = [ch.casefold() for ch in text]
@@ -167,7 +172,12 @@ def _unleet(match: re.Match[str]) -> str | None:
 
 
 def _unmask(match: re.Match[str]) -> str | None:
-    word = match.group(0)
+    return _unmask_word(match.group(0))
+
+
+@lru_cache(maxsize=65_536)
+def _unmask_word(word: str) -> str | None:
+    """The lexicon word a masked word stands for (cached: trying the lexicon costs ~100 us per word)."""
     lexicon = obfuscation_lexicon()
     stripped = _MASK_RUN.sub("", word)
     if stripped in lexicon:
@@ -195,11 +205,16 @@ def normalise(text: str) -> Normalised:
     norm = _fold(text, replaced)
     if replaced is not text:
         norm = Normalised(norm.text, [starts[i] for i in norm.starts], [ends[i - 1] for i in norm.ends], text)
-    norm = _rewrite(norm, _URL, lambda m: f" {URL_TOKEN} ")
-    norm = _rewrite(norm, _USER, lambda m: f" {USER_TOKEN} ")
+    # Each rewrite runs only if a cheap test says it can match: most comments need none of them.
+    if _MAYBE_URL.search(norm.text):
+        norm = _rewrite(norm, _URL, lambda m: f" {URL_TOKEN} ")
+    if "@" in norm.text or "{user}" in norm.text:
+        norm = _rewrite(norm, _USER, lambda m: f" {USER_TOKEN} ")
     norm = _rewrite(norm, _SPACED, _unspace)
-    norm = _rewrite(norm, _LEET_WORD, _unleet)
-    norm = _rewrite(norm, _MASKED, _unmask)
+    if _ANY_DIGIT.search(norm.text):
+        norm = _rewrite(norm, _LEET_WORD, _unleet)
+    if _MAYBE_MASKED.search(norm.text):
+        norm = _rewrite(norm, _MASKED, _unmask)
     return _rewrite(norm, _REPEAT, _squeeze)
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.catalogue import Catalogue, load_catalogue
@@ -16,6 +15,7 @@ from classifiers.features import DENSE_NAMES, CueAnalysis, analyse_cues, dense_m
 from classifiers.langid import detect_language
 from classifiers.model import Heads, load_model
 from classifiers.normalize import normalise
+from classifiers.vectorize import Vectorizer
 
 NARRATIVE_FLOOR = 0.3
 # Model spans are computed only for texts where some explained attribute reaches this probability.
@@ -85,15 +85,21 @@ class Scorer:
         self._technique_heads = [
             (n.removeprefix("technique:"), i) for i, n in enumerate(heads.names) if n.startswith("technique:")
         ]
+        self._technique_names = [t for t, _ in self._technique_heads]
+        self._technique_columns = [i for _, i in self._technique_heads]
         self._explained = [(a, heads.index(a)) for a in EXPLAINED if a in heads.names]
         offset = len(self._vocabulary)
-        self._lexicon_columns = {
-            offset + DENSE_NAMES.index(f"{kind}_words"): catalogue.lexicon_words[kind]
+        lexicon_columns = {
+            offset + DENSE_NAMES.index(f"{kind}_words"): (
+                DENSE_NAMES.index(f"{kind}_words"),
+                catalogue.lexicon_words[kind],
+            )
             for kind in ("insult", "profanity", "slur")
         }
-        self._explainer = Explainer(
-            self._vocabulary, heads.coef[:, [i for _, i in self._explained]], self._lexicon_columns
-        )
+        self._encoder = Vectorizer(self._vocabulary, vectorizer.idf_, bool(vectorizer.sublinear_tf))
+        self._lexical_coef = np.ascontiguousarray(heads.coef[:offset])
+        self._dense_coef = np.ascontiguousarray(heads.coef[offset:])
+        self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
 
     @classmethod
     def load(cls, model_dir: Path) -> Scorer:
@@ -109,26 +115,37 @@ class Scorer:
         if not texts:
             return []
         norms = [normalise(t) for t in texts]
-        cues = [analyse_cues(n, self.catalogue) for n in norms]
-        sparse = self.vectorizer.transform([n.text for n in norms])
+        encoded = self._encoder.encode([n.text for n in norms])
+        cues = [
+            analyse_cues(n, self.catalogue, words) for n, words in zip(norms, encoded.tokens, strict=True)
+        ]
         dense = dense_matrix(cues) * self.heads.dense_scale
-        X = sp.hstack([sparse, sp.csr_matrix(dense)], format="csr", dtype=np.float32)
-        X.sort_indices()
-        probs = self.heads.probabilities(self.heads.logits(X))
+        # Same logits as hstack([tfidf, dense]) @ coef, without building the stacked matrix.
+        logits = (
+            np.asarray(encoded.matrix @ self._lexical_coef) + dense @ self._dense_coef + self.heads.intercept
+        )
+        probs = self.heads.probabilities(logits)
         columns = {name: self._column(probs, name).tolist() for name in (*EXPLAINED, "toxicity")}
+        # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
+        # one), so their probability is scaled by the propaganda probability.
+        technique_rows = (
+            probs[:, self._technique_columns] * self._column(probs, "propaganda")[:, None]
+        ).tolist()
         explained = [i for _, i in self._explained]
         needs_spans = (probs[:, explained] >= EXPLAIN_FLOOR) if explained else np.zeros((len(texts), 0), bool)
+        contributions = self._explainer.contributions(
+            encoded, dense, np.flatnonzero(needs_spans.any(axis=1)).tolist()
+        )
         results = []
         for k, (text, norm, cue) in enumerate(zip(texts, norms, cues, strict=True)):
             propaganda = columns["propaganda"][k]
             narratives = self._narratives(cue, propaganda)
             spans = cue_spans(norm, cue, NARRATIVE_FLOOR)
-            if needs_spans[k].any():
-                ranges, contributions = self._explainer.contributions(norm, X[k])
+            if k in contributions:
                 active = [
                     a if flag else "" for (a, _), flag in zip(self._explained, needs_spans[k], strict=True)
                 ]
-                spans.extend(model_spans(norm, ranges, contributions, active))
+                spans.extend(model_spans(norm, contributions[k], active))
             spans.sort(key=lambda s: (s.start, s.end, s.attribute))
             results.append(
                 ScoreResult(
@@ -139,7 +156,7 @@ class Scorer:
                     profanity=columns["profanity"][k],
                     threat=columns["toxicity"][k] * cue.threat,
                     identity_attack=columns["identity_attack"][k],
-                    techniques=self._techniques(probs[k], cue, propaganda, narratives),
+                    techniques=self._techniques(technique_rows[k], cue, propaganda, narratives),
                     narratives=narratives,
                     lang=detect_language(text),
                     spans=[Span(s.start, s.end, s.attribute, s.weight) for s in spans],
@@ -153,13 +170,9 @@ class Scorer:
         return sorted(((n, s) for n, s in scored if s >= NARRATIVE_FLOOR), key=lambda x: -x[1])
 
     def _techniques(
-        self, row: np.ndarray, cue: CueAnalysis, propaganda: float, narratives: list[tuple[str, float]]
+        self, row: list[float], cue: CueAnalysis, propaganda: float, narratives: list[tuple[str, float]]
     ) -> dict[str, float]:
-        # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
-        # one), so their probability is scaled by the propaganda probability.
-        out: dict[str, float] = {}
-        for technique, index in self._technique_heads:
-            out[technique] = float(row[index]) * propaganda
+        out = dict(zip(self._technique_names, row, strict=True))
         for technique, score in cue.techniques.items():
             out[technique] = max(out.get(technique, 0.0), score * propaganda)
         if narratives:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.config import Config
 from moderation.db import make_engine, make_session_factory, migrate, transaction
@@ -17,10 +18,9 @@ def _config() -> Config:
     return Config.from_env()
 
 
-def _sessions(config: Config, *, upgrade: bool = True):  # type: ignore[no-untyped-def]
+def _sessions(config: Config) -> sessionmaker[Session]:
     engine = make_engine(config.database_url)
-    if upgrade:
-        migrate(engine)
+    migrate(engine)
     return make_session_factory(engine)
 
 
@@ -203,9 +203,11 @@ def migrate_command() -> None:
     click.echo("schema is up to date")
 
 
+from moderation.cli_evaluate import evaluate  # noqa: E402
 from moderation.cli_models import models  # noqa: E402
 
 cli.add_command(models)
+cli.add_command(evaluate)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,12 @@ def test_licence_selection_limits_the_corpora(tmp_path: Path) -> None:
     assert {c["licence"] for c in card["corpora"]} <= commercial
     assert set(card["licences"]) <= commercial
     assert card["parameters"]["licence_filter"] == sorted(commercial)
+
+
+def test_training_code_never_imports_the_heldout_readers() -> None:
+    code = (
+        "import sys, classifiers.training, classifiers.scoring, classifiers.duplicates; "
+        "print('classifiers.heldout' in sys.modules, 'classifiers.reporting' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

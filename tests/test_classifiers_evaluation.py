@@ -10,7 +10,9 @@ from classifiers.evaluation import (
     germeval_coarse,
     germeval_fine,
     official_macro_f1,
+    threshold_table,
 )
+from classifiers.reporting import policy_table
 
 
 def test_official_macro_f1_is_harmonic_mean_of_macro_precision_and_recall() -> None:
@@ -49,3 +51,22 @@ def test_germeval_rules_are_chosen_to_separate_the_subtypes() -> None:
     assert chosen["task1"]["official_macro_f1"] == 1.0
     assert germeval_coarse(scores["toxicity"], chosen["task1"]["threshold"]) == coarse
     assert germeval_fine(scores, chosen["task2"]["rule"]) == fine
+
+
+def test_threshold_and_policy_tables() -> None:
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p = np.array([0.1, 0.35, 0.92, 0.45, 0.93, 0.97])
+    rows = {r["threshold"]: r for r in threshold_table(y, p, (0.3, 0.95))}
+    assert rows[0.3] == {"threshold": 0.3, "flagged": round(5 / 6, 4), "precision": 0.6, "recall": 1.0}
+    assert rows[0.95] == {
+        "threshold": 0.95,
+        "flagged": round(1 / 6, 4),
+        "precision": 1.0,
+        "recall": round(1 / 3, 4),
+    }
+    for row in policy_table(y, p, reject=0.9, holds=(0.3, 0.95)):
+        assert row["approved"] + row["held"] + row["rejected"] == pytest.approx(1.0, abs=1e-3)
+        assert row["rejected"] == 0.5 and row["wrongly_rejected"] == 1
+    low, high = policy_table(y, p, reject=0.9, holds=(0.3, 0.95))
+    assert (low["approved"], low["missed"]) == (round(1 / 6, 4), 0)
+    assert (high["approved"], high["held"], high["missed"]) == (0.5, 0.0, 1)

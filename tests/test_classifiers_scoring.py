@@ -121,3 +121,24 @@ def test_other_languages_score(scorer: Scorer, text: str, lang: str) -> None:
     (result,) = scorer.score([text])
     assert result.lang == lang
     assert result.insult > 0.5
+
+
+def test_debunking_a_claim_about_a_state_is_no_identity_attack(scorer: Scorer) -> None:
+    """Sexism training data (GerMS-AT) once made any sentence about a state look like an identity attack."""
+    debunked, attack = scorer.score([DEBUNKED, "Frauen gehören an den Herd und sollen die Klappe halten."])
+    assert debunked.identity_attack < 0.3
+    assert attack.identity_attack > debunked.identity_attack + 0.3
+
+
+def test_card_has_threshold_tables_for_policy_heads(scorer: Scorer) -> None:
+    tables = scorer.card["threshold_tables"]
+    assert set(tables) >= {"toxicity", "propaganda", "spam", "identity_attack", "insult", "threat"}
+    for head, rows in tables.items():
+        assert [r["threshold"] for r in rows] == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+        assert all(set(r) == {"threshold", "flagged", "precision", "recall"} for r in rows)
+        flagged = [r["flagged"] for r in rows]
+        assert flagged == sorted(flagged, reverse=True), head
+        if head != "threat":
+            recalls = [r["recall"] for r in rows]
+            assert recalls == sorted(recalls, reverse=True), head
+            assert all(0.0 <= r["precision"] <= 1.0 for r in rows)
