@@ -19,12 +19,13 @@ SCORED_ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "t
 _ACTION_RANK = {Action.APPROVE: 0, Action.HOLD: 1, Action.REJECT: 2}
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|de|ru|net|org|info|io|biz|xyz)\b")
 
-# Defaults: chosen on the toxicity model's cross-validated GermEval 2018 training predictions and the
-# synthetic comments' propaganda folds (see docs/policy.md). `None` disables that band.
+# Defaults, chosen on the out-of-fold threshold tables of the default model's card (comment-domain
+# training rows, never test data); the figures and the reasoning are in docs/policy.md. `None` switches
+# a band off: nothing is rejected automatically unless validation precision there is about 0.9 or more.
 DEFAULT_THRESHOLDS: dict[str, dict[str, float | None]] = {
-    "toxicity": {"hold": 0.5, "reject": 0.9},
-    "propaganda": {"hold": 0.5, "reject": None},
-    "spam": {"hold": 0.5, "reject": 0.95},
+    "toxicity": {"hold": 0.4, "reject": 0.9},
+    "propaganda": {"hold": 0.4, "reject": None},
+    "spam": {"hold": 0.5, "reject": None},
     "threat": {"hold": 0.5, "reject": None},
     "identity_attack": {"hold": 0.5, "reject": None},
 }

@@ -71,6 +71,59 @@ def test_saving_thresholds_re_ranks_held_comments(
         assert session.get(Site, site.site.id).policy["thresholds"]["toxicity"]["reject"] is None  # type: ignore[union-attr]
 
 
+def _lower_toxicity_reject(database: Database, site_id: int, reject: float) -> None:
+    """Changes the threshold behind the settings page's back: held comments are not re-ranked."""
+    with transaction(database.sessions) as session:
+        row = session.get(Site, site_id)
+        assert row is not None
+        policy = dict(row.policy or {})
+        thresholds = {k: dict(v) for k, v in (policy.get("thresholds") or DEFAULT_THRESHOLDS).items()}
+        thresholds["toxicity"] = {"hold": 0.5, "reject": reject}
+        row.policy = {**policy, "thresholds": thresholds}
+
+
+def test_undo_back_into_the_held_queue_ranks_under_current_thresholds(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    boundary = _held(database, site.site.id, "Knapp unter der Schwelle.", {"toxicity": 0.88})
+    mild = _held(database, site.site.id, "Knapp gehalten.", {"toxicity": 0.52})
+    response = client.post(
+        "/actions/decide",
+        data={"comment_id": boundary, "action": "approve", "csrf_token": moderator},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    # Meanwhile toxicity 0.88 became far past a reject threshold of 0.6: mirrored to 0.32, below 0.52.
+    _lower_toxicity_reject(database, site.site.id, 0.6)
+    undo = client.post(response.json["undo_url"], data={"csrf_token": moderator})  # type: ignore[index]
+    assert undo.status_code == 302
+    with database.sessions() as session:
+        restored = session.get(Comment, boundary)
+        assert restored is not None and restored.status == "held"
+        assert restored.priority == pytest.approx(0.32)
+    assert card_ids(client.get("/").get_data(as_text=True)) == [mild, boundary]
+
+
+def test_moderator_hold_ranks_under_current_thresholds(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    with transaction(database.sessions) as session:
+        approved = seed.add_comment(
+            session, site.site.id, "Schon freigegeben.", status="approved", scores={"toxicity": 0.85}
+        ).id
+    mild = _held(database, site.site.id, "Knapp gehalten.", {"toxicity": 0.52})
+    _lower_toxicity_reject(database, site.site.id, 0.6)  # 0.85 now ranks 2 * 0.6 - 0.85 = 0.35
+    response = client.post(
+        "/actions/decide",
+        data={"comment_id": approved, "action": "hold", "csrf_token": moderator},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    with database.sessions() as session:
+        assert session.get(Comment, approved).priority == pytest.approx(0.35)  # type: ignore[union-attr]
+    assert card_ids(client.get("/").get_data(as_text=True)) == [mild, approved]
+
+
 @pytest.mark.parametrize(
     ("query", "found"),
     [

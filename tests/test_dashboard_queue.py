@@ -83,7 +83,7 @@ def test_spans_are_highlighted(client: FlaskClient, moderator: str) -> None:
         ("q=trollfabrik", "Trollfabrik"),
         ("attribute=spam", "super-deals-online"),
         ("technique=whataboutism", "Verbrechen der NATO"),
-        ("narrative=protect_russians_abroad", "Russland muss sie schützen"),
+        ("narrative=protect_russian_speakers", "Russland muss sie schützen"),
         ("band_min=0.6&band_max=0.75", "wird schon sehen"),
     ],
 )
@@ -137,3 +137,23 @@ def test_live_updates_return_new_held_comments(
         seed.add_comment(session, site.site.id, "Neu: Tokajew ist ein Verräter!", scores={"toxicity": 0.8})
     body = client.get(f"/queue/updates?since={since}").get_json()
     assert body["count"] == 1 and "Tokajew ist ein Verräter" in body["html"]
+
+
+def test_technique_and_narrative_tags_are_readable_in_the_reader_language(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    with transaction(database.sessions) as session:
+        unknown = seed.add_comment(session, site.site.id, "Neu im Katalog.", scores={"propaganda": 0.7})
+        assert unknown.scores is not None
+        unknown.scores.narratives = [{"id": "brand_new_story", "score": 0.6}]
+    html = client.get("/?narrative=protect_russian_speakers").get_data(as_text=True)
+    assert "Russland müsse Russischsprachige schützen" in html
+    assert "emotional aufgeladene Sprache" in html
+    assert "Ethnic Russians / Russian speakers in a neighbouring state are oppressed" in html  # tooltip
+    assert ">protect_russian_speakers" not in html and ">loaded language" not in html
+    client.post("/language", data={"lang": "en", "csrf_token": moderator, "next": "/"})
+    html = client.get("/?narrative=protect_russian_speakers").get_data(as_text=True)
+    assert "Russia must protect Russian speakers" in html and "loaded language" in html
+    # An id the catalogue does not know yet still reads as words, and the full card shows descriptions.
+    detail = client.get(f"/comments/{unknown.id}").get_data(as_text=True)
+    assert "brand new story" in detail and "No description in the catalogue." in detail

@@ -11,13 +11,23 @@ from typing import Any
 
 from flask import Flask, Response, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel, format_datetime, format_decimal
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from moderation.comments import as_utc
-from moderation.dashboard import actions, audit, auth, labels, model_versions, queue, settings, stats
+from moderation.dashboard import (
+    actions,
+    audit,
+    auth,
+    catalogue,
+    labels,
+    model_versions,
+    queue,
+    settings,
+    stats,
+)
 from moderation.dashboard.highlight import highlight
 
 LANGUAGES = ("de", "en")
@@ -92,6 +102,10 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f} %"
 
 
+def _hours(value: float | None) -> str:
+    return "–" if value is None else f"{format_decimal(round(value, 1), '#,##0.0')} h"
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked in _guard for dashboard views only
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
@@ -111,7 +125,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["when"] = _datetime_filter
     app.jinja_env.filters["percent"] = _percent
+    app.jinja_env.filters["hours"] = _hours
     labels.init_app(app)
+    catalogue.init_app(app)
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": select_locale()})
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moderation.comments import as_utc, iso
+from moderation.dashboard.priority import refresh_priorities
 from moderation.models import (
     Action,
     AuditEvent,
@@ -25,6 +26,7 @@ from moderation.models import (
     Moderator,
     ModeratorAction,
     Source,
+    Status,
     utcnow,
 )
 
@@ -131,6 +133,9 @@ def apply_decision(
         comment.status = action.status.value
         comment.decided_at = now
         emit_decision_event(session, comment, decision, moderator_actor(moderator))
+    if action is Action.HOLD:
+        # Back into the held queue: rank it under the site's current thresholds, not those it was scored by.
+        refresh_priorities(session, [entry["comment_id"] for entry in entries])
     record = ModeratorAction(moderator_id=moderator.id, action=action.value, entries=entries, created_at=now)
     session.add(record)
     session.flush()
@@ -151,6 +156,7 @@ def undo(session: Session, moderator: Moderator, action_id: str) -> int:
     if created is None or utcnow() - created > UNDO_WINDOW:
         raise DecisionError(lazy_gettext("too late to undo this action"))
     restored = 0
+    back_in_held: list[str] = []
     for entry in record.entries:
         comment = session.get(Comment, entry["comment_id"], with_for_update=True)
         decision = session.get(Decision, entry["decision_id"])
@@ -172,6 +178,10 @@ def undo(session: Session, moderator: Moderator, action_id: str) -> int:
         if previous is not None:
             emit_decision_event(session, comment, previous, moderator_actor(moderator), undo_of=decision.id)
         restored += 1
+        if comment.status == Status.HELD.value:
+            back_in_held.append(comment.id)
+    # A comment the undo puts back into the held queue is ranked under the current thresholds.
+    refresh_priorities(session, back_in_held)
     record.undone_at = utcnow()
     return restored
 

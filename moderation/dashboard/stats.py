@@ -7,7 +7,9 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Blueprint, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,7 +45,8 @@ def _per_day(db: Session, since: datetime, site: int | None) -> tuple[list[str],
                     source=labels.source_label(source),
                 )
             ][index[key]] += int(n)
-    return [d[5:] for d in days], dict(sorted(series.items()))
+    short = [format_skeleton("Md", date.fromisoformat(d), locale=get_locale()) for d in days]
+    return short, dict(sorted(series.items()))
 
 
 def _moderation_figures(db: Session, since: datetime, site: int | None) -> dict[str, Any]:
@@ -92,9 +95,11 @@ def _moderation_figures(db: Session, since: datetime, site: int | None) -> dict[
         "median_hours": statistics.median(waits) if waits else None,
         "p90_hours": statistics.quantiles(waits, n=10)[-1] if len(waits) >= 2 else None,
         "wait_chart": charts.stacked_bars(
-            _("Time to decision"),
-            ["<15 min", "15–60 min", "1–4 h", "4–24 h", "1–3 d", ">3 d"],
-            {_("decisions"): counts},
+            _("Time from arrival to a moderator's decision"),
+            ["< 15 min", "15–60 min", "1–4 h", "4–24 h", _("1–3 days"), _("> 3 days")],
+            {_("moderator decisions"): counts},
+            y_title=_("moderator decisions"),
+            x_title=_("time from arrival to the moderator's decision"),
             label_every=1,
         ),
         "moderators": [
@@ -112,8 +117,18 @@ def _distributions(db: Session, since: datetime, site: int | None) -> dict[str, 
         toxicity[min(BINS - 1, int(tox * BINS))] += 1
         propaganda[min(BINS - 1, int(prop * BINS))] += 1
     return {
-        "toxicity_chart": charts.histogram(_("Toxicity"), toxicity),
-        "propaganda_chart": charts.histogram(_("Propaganda"), propaganda),
+        "toxicity_chart": charts.histogram(
+            _("Toxicity score of comments scored in the last %(days)d days", days=DAYS),
+            toxicity,
+            y_title=_("comments"),
+            x_title=_("toxicity score (0 = harmless, 1 = certainly toxic)"),
+        ),
+        "propaganda_chart": charts.histogram(
+            _("Propaganda score of comments scored in the last %(days)d days", days=DAYS),
+            propaganda,
+            y_title=_("comments"),
+            x_title=_("propaganda score (0 = none, 1 = certainly propaganda)"),
+        ),
     }
 
 
@@ -132,7 +147,18 @@ def index() -> Any:
         filters=filters,
         sites=sites,
         days=DAYS,
-        per_day_chart=charts.stacked_bars(_("Decisions per day"), labels, series),
+        per_day_charts=[
+            charts.stacked_bars(
+                _("Decisions per day by action and source"),
+                labels,
+                series,
+                y_title=_("decisions"),
+                x_title=_("day (local date)"),
+                width=width,
+                css_class=css_class,
+            )
+            for width, css_class in ((charts.WIDE, "chart-wide"), (charts.NARROW, "chart-narrow"))
+        ],
         depth=depth,
         figures=figures,
         **distributions,

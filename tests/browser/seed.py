@@ -118,7 +118,7 @@ def _scores(comment_id: str, text: str, attribute: str, words: str, base: dict[s
         start = text.index(words)
         spans.append({"start": start, "end": start + len(words), "attribute": attribute, "weight": 0.42})
     narratives = (
-        [{"id": "protect_russians_abroad", "score": values["propaganda"]}]
+        [{"id": "protect_russian_speakers", "score": values["propaganda"]}]
         if values["propaganda"] > 0.5
         else []
     )

@@ -100,6 +100,7 @@ def browser() -> Iterator[object]:
 
 
 def new_page(browser: object, live: Live, email: str, password: str, **context: object) -> object:
+    context.setdefault("locale", "de-DE")  # date inputs follow the browser's locale, as a moderator's would
     page = browser.new_context(viewport={"width": 1366, "height": 900}, **context).new_page()  # type: ignore[attr-defined]
     page.goto(live.url + "/login")
     page.fill("#email", email)
@@ -228,9 +229,10 @@ def test_screenshots_of_each_page(browser: object, live: Live) -> None:
     admin.wait_for_selector("dialog.help[open]")
     admin.screenshot(path=str(SCREENSHOTS / "keyboard-help.png"))
     admin.keyboard.press("Escape")
-    admin.goto(live.url + "/comments/" + admin.get_attribute("#cards .card", "data-id"))
+    tagged = admin.get_attribute("#cards .card:has(.tag-narrative)", "data-id")
+    admin.goto(live.url + "/comments/" + tagged)
     admin.screenshot(path=str(SCREENSHOTS / "comment.png"), full_page=True)
-    tablet = browser.new_context(viewport={"width": 820, "height": 1180}).new_page()  # type: ignore[attr-defined]
+    tablet = browser.new_context(viewport={"width": 820, "height": 1180}, locale="de-DE").new_page()  # type: ignore[attr-defined]
     tablet.goto(live.url + "/login")
     tablet.screenshot(path=str(SCREENSHOTS / "login.png"))
     tablet.fill("#email", "mod@example.org")
@@ -238,4 +240,64 @@ def test_screenshots_of_each_page(browser: object, live: Live) -> None:
     tablet.press("#password", "Enter")
     tablet.wait_for_url(live.url + "/")
     tablet.screenshot(path=str(SCREENSHOTS / "queue-tablet.png"))
+    tablet.goto(live.url + "/stats")
+    tablet.screenshot(path=str(SCREENSHOTS / "stats-tablet.png"), full_page=True)
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 12
+
+
+def _focused(page: object) -> dict[str, object]:
+    return page.evaluate(  # type: ignore[attr-defined,no-any-return]
+        """() => {
+          const el = document.activeElement;
+          const style = getComputedStyle(el);
+          return {
+            tag: el.tagName.toLowerCase(),
+            text: (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 40),
+            inFooter: Boolean(el.closest('footer, .pager')),
+            isFirstApprove: el === document.querySelector('#cards .card button.approve'),
+            visible: style.outlineStyle !== 'none' || style.boxShadow !== 'none',
+          };
+        }"""
+    )
+
+
+def test_keyboard_only_tab_order_and_skip_link(browser: object, live: Live) -> None:
+    page = new_page(browser, live, "mod@example.org", "moderator-password-1")
+    page.keyboard.press("Tab")
+    skip = _focused(page)
+    assert skip["text"] in ("Zum Inhalt springen", "Skip to content") and skip["visible"]
+    page.screenshot(
+        path=str(SCREENSHOTS / "skip-link.png"), clip={"x": 0, "y": 0, "width": 700, "height": 120}
+    )
+    # Every stop on the way shows where focus is, and the first card's approve button comes before the
+    # footer (and the pager), within a reasonable number of presses.
+    seen = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        now = _focused(page)
+        seen.append(now)
+        assert now["visible"], f"no visible focus on {now}"
+        assert not now["inFooter"], f"reached the footer before the first card: {seen}"
+        if now["isFirstApprove"]:
+            break
+    else:
+        pytest.fail(f"the first card's approve button was not reached: {seen}")
+    assert [s["tag"] for s in seen].count("a") >= 4  # the main navigation and the queue tabs came first
+    page.screenshot(path=str(SCREENSHOTS / "focus-approve.png"))
+    # The skip link moves focus into the main content: the next Tab lands on the first queue tab.
+    page.goto(live.url + "/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('nav.tabs') !== null")
+    # Every control on the page has an accessible name (a label, aria-label or text).
+    unnamed = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+              'button, input:not([type=hidden]), select, textarea, a[href]'))
+            .filter(el => el.offsetParent !== null || el.closest('details:not([open])'))
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                          && !(el.textContent || '').trim())
+            .map(el => el.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
