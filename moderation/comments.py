@@ -77,6 +77,9 @@ def store_comments(session: Session, site: Site, items: Sequence[CommentIn], sec
             lang_hint=item.lang,
             extra=item.metadata or {},
             status=Status.PENDING.value,
+            # A new comment has neither; saying so spares `serialize` a lazy load per comment.
+            scores=None,
+            decisions=[],
         )
         session.add(comment)
         if ext is not None:
