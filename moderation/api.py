@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_WAIT_MS = 5000
 
 
-def authenticate(resources: Resources) -> Site:
+def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
+    """The site whose key the request carries.
+
+    A publishable key (for comment forms in the reader's browser) is accepted only from the site's
+    allowed origins, only where `browser_allowed`, and its answers show no more than the comment's status.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -41,11 +46,39 @@ def authenticate(resources: Resources) -> Site:
                 origin = request.headers.get("Origin")
                 if origin not in (site.allowed_origins or []):
                     raise ApiError(403, "forbidden", "this publishable key is not allowed from this origin")
+                if not browser_allowed:
+                    raise ApiError(
+                        403, "forbidden", "a publishable key may only submit and look up single comments"
+                    )
+                g.browser_origin = origin
         else:
             site = session.scalars(select(Site).where(Site.api_key_hash == hash_key(key))).first()
     if site is None:
         raise ApiError(401, "unauthorized", "unknown API key")
     return site
+
+
+def for_caller(payload: dict[str, Any]) -> dict[str, Any]:
+    """Browsers (publishable keys) see a comment's status only: scores would let a spammer probe the model."""
+    if g.get("browser_origin") is None:
+        return payload
+    return {"id": payload["id"], "external_id": payload["external_id"], "status": payload["status"]}
+
+
+@bp.after_request
+def cors(response: Response) -> Response:
+    """CORS for comment forms. A preflight may go ahead from anywhere: the request that follows is
+    checked against the site's allowed origins, and only an allowed origin can read its answer."""
+    origin = request.headers.get("Origin")
+    if origin and request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    elif origin and g.get("browser_origin") == origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+    response.vary.add("Origin")
+    return response
 
 
 def read_json(limit: int) -> Any:
@@ -135,7 +168,7 @@ def create_comment() -> tuple[Response, int]:
     if payload["status"] == Status.PENDING.value and wait:
         payload = _wait_for_decision(resources, site, payload, wait / 1000.0)
     status = 202 if payload["status"] == Status.PENDING.value else 200
-    return jsonify(payload), status
+    return jsonify(for_caller(payload)), status
 
 
 def _wait_for_decision(
@@ -161,7 +194,7 @@ def _wait_for_decision(
 @bp.post("/comments:batch")
 def create_batch() -> tuple[Response, int]:
     resources = get_resources()
-    site = authenticate(resources)
+    site = authenticate(resources, browser_allowed=False)
     body = read_json(resources.config.max_batch_body_bytes)
     if not isinstance(body, dict) or set(body) != {"comments"} or not isinstance(body["comments"], list):
         raise ApiError(
@@ -201,4 +234,4 @@ def get_comment(comment_id: str) -> Response:
         comment = find_comment(session, site, comment_id)
         if comment is None:
             raise ApiError(404, "not_found", f"no comment with id {comment_id!r} for this site")
-        return jsonify(serialize(comment))
+        return jsonify(for_caller(serialize(comment)))

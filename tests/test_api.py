@@ -306,8 +306,36 @@ def test_publishable_key_needs_an_allowed_origin(client: FlaskClient, database: 
         403,
         "forbidden",
     )
-    ok = client.post("/api/v1/comments", json=body(), headers=headers | {"Origin": "https://zeitung.example"})
+    assert_error(client.post("/api/v1/comments", json=body(), headers=headers), 403, "forbidden")  # no Origin
+    allowed = headers | {"Origin": "https://zeitung.example"}
+    ok = client.post("/api/v1/comments", json=body(external_id="form-1"), headers=allowed)
     assert ok.status_code == 202
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://zeitung.example"
+    # A browser learns the status, not the scores, reasons or text.
+    assert ok.get_json() == {"id": ok.get_json()["id"], "external_id": "form-1", "status": "pending"}
+    got = client.get(f"/api/v1/comments/{ok.get_json()['id']}", headers=allowed)
+    assert got.status_code == 200 and set(got.get_json()) == {"id", "external_id", "status"}
+    batch = client.post("/api/v1/comments:batch", json={"comments": [body()]}, headers=allowed)
+    assert_error(batch, 403, "forbidden")
+
+
+def test_cors_preflight_and_no_cors_for_secret_keys(client: FlaskClient, site: NewSite) -> None:
+    preflight = client.options(
+        "/api/v1/comments",
+        headers={
+            "Origin": "https://zeitung.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://zeitung.example"
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    # The secret key is for servers: a browser page must not be able to read what it returns.
+    response = client.post(
+        "/api/v1/comments", json=body(), headers=auth(site) | {"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 202 and "Access-Control-Allow-Origin" not in response.headers
 
 
 def test_rate_limit_is_429(resources: Any, site: NewSite, database: Database) -> None:
