@@ -72,6 +72,28 @@ def germeval2021_threshold(examples: list[Example], oof: dict[str, np.ndarray]) 
     return float(max(candidates, key=lambda t: official_macro_f1(y, (scores >= t).astype(int).tolist())))
 
 
+def transfer_metrics(
+    examples: list[Example], scores: dict[str, tuple[np.ndarray, np.ndarray]], rules: dict
+) -> dict[str, dict]:
+    """Leave-one-corpus-out toxicity figures, at 0.5 and at the corpus's decision threshold.
+
+    `scores[corpus]` holds example indices and calibrated probabilities from a model trained without
+    that corpus.
+    """
+    thresholds = {
+        "germeval2018": rules.get("germeval_task1_threshold"),
+        "germeval2021": rules.get("germeval2021_task1_threshold"),
+    }
+    out: dict[str, dict] = {}
+    for corpus, (idx, prob) in scores.items():
+        y = np.array([examples[i].labels["toxicity"] for i in idx], dtype=int)
+        out[corpus] = {"at_0.5": binary_report(y, prob)}
+        threshold = thresholds.get(corpus)
+        if threshold is not None:
+            out[corpus]["at_threshold"] = binary_report(y, prob, threshold)
+    return out
+
+
 def head_metrics(
     head: str, rows: np.ndarray, y: np.ndarray, oof: np.ndarray, examples: list[Example]
 ) -> dict:

@@ -10,7 +10,7 @@ import json
 import re
 import re._parser as re_parser
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -158,6 +158,11 @@ class Catalogue:
     semeval_names: dict[str, str]
     cues: CueSet  # every cue, labelled "<kind>:<label>" (kinds: narrative, technique, debunk, threat, spam)
     lexicon_words: dict[str, frozenset[str]]
+
+    @cached_property
+    def any_lexicon_word(self) -> frozenset[str]:
+        """Every insult, profanity and slur word (most comments contain none: a cheap first check)."""
+        return frozenset().union(*(self.lexicon_words[k] for k in ("insult", "profanity", "slur")))
 
     def narrative_ids(self) -> list[str]:
         return [n.id for n in self.narratives]

@@ -102,6 +102,7 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
     if tokens is None:
         tokens = _TOKEN.findall(text)
     words = catalogue.lexicon_words
+    lexical = list(filter(catalogue.any_lexicon_word.__contains__, tokens))
     n_letters = sum(map(str.isalpha, original))
     n_upper = len(_UPPER.findall(original))
     narrative_max = max(narratives.values(), default=0.0)
@@ -118,9 +119,9 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
             n_upper / n_letters if n_letters >= 8 else 0.0,
             min(len(_DIGIT.findall(original)) / max(len(original), 1) * 5.0, 1.0),
             min(original.count("!") / 3.0, 1.0),
-            min(sum(map(words["insult"].__contains__, tokens)) / 2.0, 1.0),
-            min(sum(map(words["profanity"].__contains__, tokens)) / 2.0, 1.0),
-            min(float(sum(map(words["slur"].__contains__, tokens))), 1.0),
+            min(sum(map(words["insult"].__contains__, lexical)) / 2.0, 1.0),
+            min(sum(map(words["profanity"].__contains__, lexical)) / 2.0, 1.0),
+            min(float(sum(map(words["slur"].__contains__, lexical))), 1.0),
             min(math.log1p(len(original)) / 7.0, 1.0),
             float("?" in original),
         ],

@@ -21,7 +21,9 @@ from classifiers.features import DENSE_NAMES, analyze
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 1
+FORMAT = 2
+# Format 1 had no style calibration terms; such a model still loads (the terms are zero).
+READABLE_FORMATS = (1, 2)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -38,6 +40,9 @@ class Heads:
     cal_a: np.ndarray  # (n_heads,)
     cal_b: np.ndarray  # (n_heads,)
     dense_scale: float
+    # Extra slope and intercept for tweet-style texts (`classifiers.calibration`); zero for most heads.
+    style_a: np.ndarray | None = None  # (n_heads,)
+    style_b: np.ndarray | None = None  # (n_heads,)
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -45,8 +50,12 @@ class Heads:
     def logits(self, X: sp.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef) + self.intercept
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return expit(logits * self.cal_a + self.cal_b)
+    def probabilities(self, logits: np.ndarray, style: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities; `style` (one 0/1 value per row) marks tweet-style texts."""
+        z = logits * self.cal_a + self.cal_b
+        if style is not None and self.style_a is not None and self.style_b is not None:
+            z = z + style[:, None] * (logits * self.style_a + self.style_b)
+        return expit(z)
 
 
 def vectorizer_state(vectorizer: TfidfVectorizer) -> dict:
@@ -104,6 +113,8 @@ def save_model(model_dir: Path, vectorizer: TfidfVectorizer, heads: Heads, card:
             "intercept": heads.intercept,
             "cal_a": heads.cal_a,
             "cal_b": heads.cal_b,
+            "style_a": heads.style_a if heads.style_a is not None else np.zeros(len(heads.names)),
+            "style_b": heads.style_b if heads.style_b is not None else np.zeros(len(heads.names)),
             "dense_scale": float(heads.dense_scale),
         },
     }
@@ -120,8 +131,8 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict]:
         raise ModelLoadError(f"cannot read model card in {model_dir}: {exc}") from exc
     state = load_skops(model_dir / MODEL_FILE)
     try:
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ModelLoadError(f"{model_dir / MODEL_FILE} is not a format-{FORMAT} model")
+        if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
+            raise ModelLoadError(f"{model_dir / MODEL_FILE} is not a model of format {READABLE_FORMATS}")
         vectorizer = vectorizer_from_state(state["vectorizer"])
         h = state["heads"]
         heads = Heads(
@@ -131,6 +142,8 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict]:
             cal_a=np.asarray(h["cal_a"], dtype=np.float64),
             cal_b=np.asarray(h["cal_b"], dtype=np.float64),
             dense_scale=float(h["dense_scale"]),
+            style_a=np.asarray(h["style_a"], dtype=np.float64) if "style_a" in h else None,
+            style_b=np.asarray(h["style_b"], dtype=np.float64) if "style_b" in h else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"malformed model state in {model_dir}: {exc}") from exc

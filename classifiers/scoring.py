@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from classifiers.calibration import tweet_style
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.explain import Explainer, cue_spans, model_spans
 from classifiers.features import DENSE_NAMES, CueAnalysis, analyse_cues, dense_matrix
@@ -124,7 +125,7 @@ class Scorer:
         logits = (
             np.asarray(encoded.matrix @ self._lexical_coef) + dense @ self._dense_coef + self.heads.intercept
         )
-        probs = self.heads.probabilities(logits)
+        probs = self.heads.probabilities(logits, tweet_style(texts))
         columns = {name: self._column(probs, name).tolist() for name in (*EXPLAINED, "toxicity")}
         # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
         # one), so their probability is scaled by the propaganda probability.

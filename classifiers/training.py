@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import skops
 from joblib import Parallel, delayed
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from classifiers.augment import catalogue_examples
+from classifiers.calibration import Calibration, fit_platt, tweet_style
 from classifiers.card import (
     TOXIC_ATTRIBUTES,
     corpora_card,
@@ -25,6 +26,7 @@ from classifiers.card import (
     germeval_rules,
     head_metrics,
     threshold_tables,
+    transfer_metrics,
 )
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.corpora import LICENCES, Example, load_corpora
@@ -32,6 +34,7 @@ from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matri
 from classifiers.model import Heads
 from classifiers.normalize import normalise
 from classifiers.registry import Registry
+from classifiers.validation import cv_groups, group_folds, transfer_splits
 
 ProgressFn = Callable[[str], None]
 
@@ -106,9 +109,22 @@ def _fit_linear(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, C: float) -> tup
 
 def _fold_scores(
     X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, C: float, train: np.ndarray, test: np.ndarray
-):
+) -> tuple[np.ndarray, np.ndarray]:
     coef, intercept = _fit_linear(X[train], y[train], w[train], C)
     return test, np.asarray(X[test] @ coef).ravel() + intercept
+
+
+@dataclass
+class FittedHead:
+    """One head fitted on all rows, with its out-of-fold decision values.
+
+    `transfer` maps a corpus to (row indices, decision values) from a model trained without that corpus.
+    """
+
+    coef: np.ndarray
+    intercept: float
+    oof: np.ndarray
+    transfer: dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def fit_head(
@@ -116,34 +132,39 @@ def fit_head(
     y: np.ndarray,
     w: np.ndarray,
     C: float,
-    folds: int,
-    seed: int,
+    splits: list[tuple[np.ndarray, np.ndarray]],
     jobs: int,
-    calibrate_on: np.ndarray | None = None,
-) -> tuple[np.ndarray, float, float, float, np.ndarray]:
-    """Fit one head on all rows; Platt-calibrate it on out-of-fold decision values.
-
-    `calibrate_on` (a boolean mask over the rows) restricts the calibration to the target domain.
-
-    Returns coef, intercept, calibration a and b, and the calibrated out-of-fold probabilities.
-    """
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    tasks = [delayed(_fold_scores)(X, y, w, C, tr, te) for tr, te in splitter.split(np.zeros(len(y)), y)]
+    transfer: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+) -> FittedHead:
+    """Fit one head on all rows, plus out-of-fold decision values on `splits` (train, test) and, for
+    each (corpus, train, test) in `transfer`, decision values on a corpus left out of training."""
+    tasks = [delayed(_fold_scores)(X, y, w, C, tr, te) for tr, te in splits]
+    tasks.extend(delayed(_fold_scores)(X, y, w, C, tr, te) for _, tr, te in transfer)
     tasks.append(delayed(_fit_linear)(X, y, w, C))
     # No memmapping: liblinear canonicalises the sparse matrix in place, which read-only maps refuse.
     results = Parallel(n_jobs=jobs, max_nbytes=None)(tasks)
     coef, intercept = results[-1]
     oof = np.zeros(len(y))
-    for test, scores in results[:-1]:
+    for test, scores in results[: len(splits)]:
         oof[test] = scores
-    mask = (
-        calibrate_on if calibrate_on is not None and len(set(y[calibrate_on])) == 2 else np.ones(len(y), bool)
-    )
-    platt = LogisticRegression(C=1e4)
-    platt.fit(oof[mask].reshape(-1, 1), y[mask], sample_weight=w[mask])
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    calibrated = 1.0 / (1.0 + np.exp(-(a * oof + b)))
-    return coef, intercept, a, b, calibrated
+    moved = {name: result for (name, _, _), result in zip(transfer, results[len(splits) : -1], strict=True)}
+    return FittedHead(coef, intercept, oof, moved)
+
+
+def calibrate_head(
+    head: str, fitted: FittedHead, y: np.ndarray, w: np.ndarray, style: np.ndarray, domain: np.ndarray
+) -> Calibration:
+    """Toxicity: style-aware Platt on leave-one-corpus-out values; others: Platt on OOF values.
+
+    `domain` (a boolean mask over the rows) restricts the plain calibration to the target domain.
+    """
+    if head == "toxicity" and fitted.transfer:
+        rows = np.concatenate([test for test, _ in fitted.transfer.values()])
+        scores = np.concatenate([values for _, values in fitted.transfer.values()])
+        if len(set(y[rows])) == 2:
+            return fit_platt(scores, y[rows], w[rows], style[rows])
+    mask = domain if len(set(y[domain])) == 2 else np.ones(len(y), bool)
+    return fit_platt(fitted.oof[mask], y[mask], w[mask])
 
 
 def _technique_heads(examples: list[Example], catalogue: Catalogue) -> list[str]:
@@ -196,8 +217,13 @@ def train(
     profane = [any(t in profane_words for t in n.text.split()) for n in norms]
     head_names = [*TOXIC_ATTRIBUTES, "propaganda", "spam", *_technique_heads(examples, catalogue)]
     folds = 3
+    groups = cv_groups(examples)
+    transfer_scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     jobs = 1 if quick else 2
-    coefs, intercepts, cal_a, cal_b = [], [], [], []
+    coefs: list[np.ndarray] = []
+    intercepts: list[float] = []
+    calibrations: list[Calibration] = []
+    style = tweet_style([e.text for e in examples])
     metrics: dict[str, dict] = {}
     trained: list[str] = []
     oof_by_head: dict[str, np.ndarray] = {}
@@ -213,16 +239,21 @@ def train(
         factors = HEAD_SOURCE_WEIGHT.get(head, {})
         w = np.array([examples[i].weight * factors.get(examples[i].source, 1.0) for i in rows])
         C = HEAD_C.get(head, TECHNIQUE_C)
-        calibrate_on = None
+        domain = np.ones(len(rows), bool)
         if head == "propaganda":
-            calibrate_on = np.array([examples[i].source in COMMENT_DOMAIN for i in rows])
-        coef, intercept, a, b, oof = fit_head(X[rows], y, w, C, folds, seed, jobs, calibrate_on)
-        coefs.append(coef)
-        intercepts.append(intercept)
-        cal_a.append(a)
-        cal_b.append(b)
+            domain = np.array([examples[i].source in COMMENT_DOMAIN for i in rows])
+        splits = group_folds([groups[i] for i in rows], y, folds, seed)
+        transfer = transfer_splits([examples[i].source for i in rows]) if head == "toxicity" else []
+        fitted = fit_head(X[rows], y, w, C, splits, jobs, transfer)
+        calibration = calibrate_head(head, fitted, y, w, style[rows], domain)
+        oof = calibration.apply(fitted.oof, style[rows])
+        coefs.append(fitted.coef)
+        intercepts.append(fitted.intercept)
+        calibrations.append(calibration)
         trained.append(head)
         metrics[head] = head_metrics(head, rows, y, oof, examples)
+        for name, (test, values) in fitted.transfer.items():
+            transfer_scores[name] = (rows[test], calibration.apply(values, style[rows][test]))
         oof_by_head[head] = np.full(len(examples), np.nan)
         oof_by_head[head][rows] = oof
         labels_by_head[head] = np.full(len(examples), np.nan)
@@ -233,8 +264,10 @@ def train(
         names=trained,
         coef=np.vstack(coefs).T.astype(np.float32),
         intercept=np.array(intercepts),
-        cal_a=np.array(cal_a),
-        cal_b=np.array(cal_b),
+        cal_a=np.array([c.a for c in calibrations]),
+        cal_b=np.array([c.b for c in calibrations]),
+        style_a=np.array([c.style_a for c in calibrations]),
+        style_b=np.array([c.style_b for c in calibrations]),
         dense_scale=DENSE_SCALE,
     )
     rules = germeval_rules(examples, oof_by_head)
@@ -243,6 +276,8 @@ def train(
     g21 = germeval2021_threshold(examples, oof_by_head)
     if g21 is not None:
         rules["germeval2021_task1_threshold"] = g21
+    if transfer_scores:
+        metrics["toxicity_transfer"] = transfer_metrics(examples, transfer_scores, rules)
     threat_cue = dense[:, DENSE_NAMES.index("threat_cue")] / DENSE_SCALE
     tables = threshold_tables(examples, oof_by_head, labels_by_head, threat_cue)
     now = datetime.now(UTC)
@@ -265,8 +300,13 @@ def train(
             },
             "heads": trained,
             "C": {h: HEAD_C.get(h, TECHNIQUE_C) for h in trained},
-            "calibration": f"Platt scaling on {folds}-fold out-of-fold decision values",
+            "calibration": (
+                f"Platt scaling on {folds}-fold out-of-fold decision values; toxicity on leave-one-"
+                "corpus-out "
+                "values of GermEval 2018 and 2021, with its own slope and intercept for tweet-style text"
+            ),
             "cv_folds": folds,
+            "cv_grouping": "classifiers.validation.cv_groups (reply target, blocks of consecutive rows)",
         },
         "metrics": metrics,
         "decision_rules": rules,
@@ -276,7 +316,11 @@ def train(
             "synthetic comments) that carry a label for the head; threat has no labelled corpus, so only "
             "the share flagged is given."
         ),
-        "metrics_note": "Cross-validated (out-of-fold) figures on training data only; no test split read.",
+        "metrics_note": (
+            "Cross-validated (out-of-fold, grouped folds) figures on training data only; no test split "
+            "read. toxicity_transfer: each corpus scored by a model trained without it; toxicity is "
+            "calibrated on these same values, so their ECE is in-sample (AUC is not affected)."
+        ),
         "training_seconds": round(time.perf_counter() - started, 1),
         "libraries": {
             "python": platform.python_version(),

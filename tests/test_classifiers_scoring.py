@@ -28,7 +28,9 @@ def test_insult_scores_high_and_civil_comment_low(scorer: Scorer) -> None:
     insult, civil = scorer.score([INSULT, CIVIL])
     assert insult.toxicity > 0.7
     assert insult.insult > 0.7
-    assert civil.toxicity < 0.3
+    # Below the default hold threshold (0.4). Reader comments get a flatter toxicity calibration than
+    # tweets (docs/models.md), so a civil comment no longer scores near 0.1.
+    assert civil.toxicity < 0.4
     assert civil.propaganda < 0.3
 
 
