@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
+from classifiers.normalize import USER_TOKEN
+
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
+_BLANK_USER = " " * len(USER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,10 @@ class CueSet:
     def hits(self, text: str) -> list[CueHit]:
         candidates = set(self.always)
         if self.trigger_pattern is not None:
-            for literal in set(self.trigger_pattern.findall(text)):
+            # Mentions are normalised to a token that starts like "us" and would wake the US narratives'
+            # cues in every reply; no cue matches inside it, so it is blanked for the trigger scan only.
+            scan = text.replace(USER_TOKEN, _BLANK_USER) if USER_TOKEN in text else text
+            for literal in set(self.trigger_pattern.findall(scan)):
                 candidates.update(self.triggers.get(literal, ()))
         found = []
         for index in sorted(candidates):
