@@ -20,7 +20,6 @@ from classifiers.vectorize import Encoded
 
 MIN_CONTRIBUTION = 0.35
 MAX_SPANS_PER_ATTRIBUTE = 6
-_TOKEN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,14 @@ class Explainer:
                     out[i] += share
 
 
-def word_ranges(norm: Normalised) -> list[tuple[int, int]]:
-    """The ranges of the normalised text's words, in the order the vectoriser saw them."""
-    return [m.span() for m in _TOKEN.finditer(norm.text)]
+def word_ranges(norm: Normalised, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The ranges of the normalised text's tokens, in the order the vectoriser saw them."""
+    return [m.span() for m in pattern.finditer(norm.text)]
 
 
-def model_spans(norm: Normalised, contributions: np.ndarray, attributes: list[str]) -> list[RawSpan]:
+def model_spans(
+    norm: Normalised, contributions: np.ndarray, attributes: list[str], pattern: re.Pattern[str]
+) -> list[RawSpan]:
     """The strongest positive words per attribute; an empty attribute name skips that head."""
     words, heads = np.nonzero(contributions >= MIN_CONTRIBUTION)
     by_head: dict[int, list[tuple[float, int]]] = {}
@@ -90,7 +91,7 @@ def model_spans(norm: Normalised, contributions: np.ndarray, attributes: list[st
     if not by_head:
         return []
     # Word ranges only when some word qualifies: most texts have no span-worthy word.
-    ranges = word_ranges(norm)
+    ranges = word_ranges(norm, pattern)
     spans: list[RawSpan] = []
     for h, candidates in by_head.items():
         candidates.sort(reverse=True)

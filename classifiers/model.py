@@ -17,13 +17,14 @@ from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.errors import ModelLoadError
-from classifiers.features import DENSE_NAMES, analyze
+from classifiers.features import ANALYZERS, DENSE_NAMES
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 2
-# Format 1 had no style calibration terms; such a model still loads (the terms are zero).
-READABLE_FORMATS = (1, 2)
+FORMAT = 3
+# Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
+# (no emoji tokens), which their vectoriser state says by leaving out "tokens".
+READABLE_FORMATS = (1, 2, 3)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -63,7 +64,11 @@ def vectorizer_state(vectorizer: TfidfVectorizer) -> dict:
     terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
     if any("\n" in t for t in terms):
         raise ValueError("vocabulary terms must not contain newlines")
+    schemes = {analyzer: name for name, analyzer in ANALYZERS.items()}
+    if vectorizer.analyzer not in schemes:
+        raise ValueError("the vectoriser's analyzer must be one of classifiers.features.ANALYZERS")
     return {
+        "tokens": schemes[vectorizer.analyzer],
         "terms": "\n".join(terms),
         "idf": np.asarray(vectorizer.idf_, dtype=np.float64),
         "sublinear_tf": bool(vectorizer.sublinear_tf),
@@ -75,7 +80,12 @@ def vectorizer_from_state(state: dict) -> TfidfVectorizer:
     idf = np.asarray(state["idf"], dtype=np.float64)
     if len(terms) != len(idf):
         raise ModelLoadError("vocabulary and idf lengths differ")
-    vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=bool(state["sublinear_tf"]), dtype=np.float32)
+    tokens = str(state.get("tokens", "words"))
+    if tokens not in ANALYZERS:
+        raise ModelLoadError(f"unknown token scheme {tokens!r}")
+    vectorizer = TfidfVectorizer(
+        analyzer=ANALYZERS[tokens], sublinear_tf=bool(state["sublinear_tf"]), dtype=np.float32
+    )
     vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
     vectorizer.idf_ = idf
     return vectorizer

@@ -19,6 +19,7 @@ CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
 URL_TOKEN = "urltoken"
 USER_TOKEN = "usertoken"
+QUOTE_TOKEN = "quotetoken"
 
 _LBR = re.compile(r"\|LBR\|")
 _URL = re.compile(
@@ -42,6 +43,22 @@ _MASKED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:[*#+\-_.]+[^\W\d_]*)+[^\W\d_](?!
 _MAYBE_MASKED = re.compile(r"[^\W\d_][*#+\-_.]+[^\W\d_]")
 _MASK_RUN = re.compile(r"[*#+\-_.]+")
 _REPEAT = re.compile(r"(\D)\1{2,}")
+# Quotes of other comments: forum-style "> ..." lines and [quote]...[/quote] blocks. The commenter did
+# not write them, so the models see a placeholder instead (unless the comment is nothing but a quote).
+_QUOTE = re.compile(r"^[ \t]*>[^\n]*|\[quote(?:=[^\]\n]*)?\].*?\[/quote\]", re.MULTILINE | re.DOTALL)
+_NOT_QUOTE_TEXT = re.compile(r"[\W_]*")
+# Emoji presentation and skin-tone modifiers, zero-width joiners: "👍🏼" and "👍" are the same token.
+_EMOJI_MODIFIER = re.compile("[\ufe0f\u200d\U0001F3FB-\U0001F3FF]+")
+# Homoglyphs: a word that mixes Latin with Cyrillic or Greek letters ("Іdiot" with a Cyrillic "І",
+# "идиoт" with a Latin "o") is written in its majority script, each look-alike letter swapped.
+_MIXED_SCRIPT = re.compile(r"[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z]")
+_MIXED_WORD = re.compile(r"\w*(?:[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z])\w*")
+_TO_LATIN = str.maketrans(
+    # Cyrillic (lower case, and the lower case of capitals that look Latin: В Н К М Т), then Greek.
+    "аеорсухіјѕԁһӏвнкмтοαιικνρτυχ",
+    "aeopcyxijsdhlbhkmtoaiikvptux",
+)
+_TO_CYRILLIC = str.maketrans("aeopcyxkmthb", "аеорсухкмтнв")
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,20 @@ def _squeeze(match: re.Match[str]) -> str:
     return match.group(1)
 
 
+def _unmix(match: re.Match[str]) -> str | None:
+    word = match.group(0)
+    latin = sum("a" <= ch <= "z" for ch in word)
+    other = sum("\u0370" <= ch <= "\u04ff" for ch in word)
+    return word.translate(_TO_LATIN if latin >= other else _TO_CYRILLIC)
+
+
+def _strip_quotes(norm: Normalised) -> Normalised:
+    """Replace quoted comments by QUOTE_TOKEN, unless nothing but quotes would be left."""
+    if _NOT_QUOTE_TEXT.fullmatch(_QUOTE.sub("", norm.text)):
+        return norm
+    return _rewrite(norm, _QUOTE, lambda m: f" {QUOTE_TOKEN} ")
+
+
 def normalise(text: str) -> Normalised:
     """Normalise one comment for the models, keeping the offset map to `text`."""
     replaced, starts, ends = _replace_lbr(text)
@@ -206,6 +237,13 @@ def normalise(text: str) -> Normalised:
     if replaced is not text:
         norm = Normalised(norm.text, [starts[i] for i in norm.starts], [ends[i - 1] for i in norm.ends], text)
     # Each rewrite runs only if a cheap test says it can match: most comments need none of them.
+    if ">" in norm.text or "[quote" in norm.text:
+        norm = _strip_quotes(norm)
+    if not norm.text.isascii():
+        if _EMOJI_MODIFIER.search(norm.text):
+            norm = _rewrite(norm, _EMOJI_MODIFIER, lambda m: "")
+        if _MIXED_SCRIPT.search(norm.text):
+            norm = _rewrite(norm, _MIXED_WORD, _unmix)
     if _MAYBE_URL.search(norm.text):
         norm = _rewrite(norm, _URL, lambda m: f" {URL_TOKEN} ")
     if "@" in norm.text or "{user}" in norm.text:

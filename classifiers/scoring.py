@@ -12,7 +12,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from classifiers.calibration import tweet_style
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.explain import Explainer, cue_spans, model_spans
-from classifiers.features import DENSE_NAMES, CueAnalysis, analyse_cues, dense_matrix
+from classifiers.features import (
+    ANALYZERS,
+    DENSE_NAMES,
+    TOKEN_SCHEMES,
+    CueAnalysis,
+    analyse_cues,
+    dense_matrix,
+)
 from classifiers.langid import detect_language
 from classifiers.model import Heads, load_model
 from classifiers.normalize import normalise
@@ -97,7 +104,9 @@ class Scorer:
             )
             for kind in ("insult", "profanity", "slur")
         }
-        self._encoder = Vectorizer(self._vocabulary, vectorizer.idf_, bool(vectorizer.sublinear_tf))
+        tokens = next(name for name, analyzer in ANALYZERS.items() if analyzer is vectorizer.analyzer)
+        self._token_pattern = TOKEN_SCHEMES[tokens]
+        self._encoder = Vectorizer(self._vocabulary, vectorizer.idf_, bool(vectorizer.sublinear_tf), tokens)
         self._lexical_coef = np.ascontiguousarray(heads.coef[:offset])
         self._dense_coef = np.ascontiguousarray(heads.coef[offset:])
         self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
@@ -146,7 +155,7 @@ class Scorer:
                 active = [
                     a if flag else "" for (a, _), flag in zip(self._explained, needs_spans[k], strict=True)
                 ]
-                spans.extend(model_spans(norm, contributions[k], active))
+                spans.extend(model_spans(norm, contributions[k], active, self._token_pattern))
             spans.sort(key=lambda s: (s.start, s.end, s.attribute))
             results.append(
                 ScoreResult(

@@ -8,16 +8,14 @@ the word it came from, which is what the span explanation needs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from classifiers.features import token_ngrams
+from classifiers.features import TOKEN_SCHEMES, TOKENS, token_ngrams
 
-_TOKEN = re.compile(r"\w+")
 _CACHE_LIMIT = 500_000
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -45,8 +43,11 @@ class Encoded:
 class Vectorizer:
     """Encodes normalised texts with a fitted vocabulary and idf (see module docstring)."""
 
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool) -> None:
+    def __init__(
+        self, vocabulary: dict[str, int], idf: np.ndarray, sublinear_tf: bool, tokens: str = TOKENS
+    ) -> None:
         self.vocabulary = vocabulary
+        self.token_pattern = TOKEN_SCHEMES[tokens]
         self.idf = np.asarray(idf, dtype=np.float64)
         self.sublinear_tf = sublinear_tf
         self._words: dict[str, np.ndarray] = {}
@@ -68,7 +69,8 @@ class Vectorizer:
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         vocab = self.vocabulary
-        tokens = [_TOKEN.findall(text) for text in texts]
+        findall = self.token_pattern.findall
+        tokens = [findall(text) for text in texts]
         counts = np.array([len(t) for t in tokens], dtype=np.int64)
         word_start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else _EMPTY
         cache = self._words

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from classifiers.features import analyze, analyze_words
 from classifiers.langid import detect_language
-from classifiers.normalize import USER_TOKEN, normalise
+from classifiers.normalize import QUOTE_TOKEN, USER_TOKEN, normalise
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,22 @@ from classifiers.normalize import USER_TOKEN, normalise
         ("A\u0308rger", "ärger"),
         ("NATO-Osterweiterung", "nato-osterweiterung"),
         ("2018 waren es 100km", "2018 waren es 100km"),
+        # Homoglyphs: Cyrillic look-alikes in a Latin word, and a Latin "o" in a Russian word.
+        ("Du \u0406diot", "du idiot"),
+        ("\u0410rschl\u043ech", "arschloch"),
+        ("\u0412\u0410STARD", "bastard"),
+        ("\u0422\u044b \u0438\u0434\u0438o\u0442", "\u0442\u044b \u0438\u0434\u0438\u043e\u0442"),
+        # Words in one script are left alone, whatever the other words are.
+        (
+            "Die Ukraine und \u0420\u043e\u0441\u0441\u0438\u044f",
+            "die ukraine und \u0440\u043e\u0441\u0441\u0438\u044f",
+        ),
+        # Emoji stay; skin tones and presentation selectors go, runs are squeezed like letters.
+        (
+            "Top \U0001f44d\U0001f3fc \u2764\ufe0f \U0001f602\U0001f602\U0001f602",
+            "top \U0001f44d \u2764 \U0001f602",
+        ),
+        ("3 > 2", "3 > 2"),
     ],
 )
 def test_normalise_deobfuscates(text: str, expected: str) -> None:
@@ -36,6 +53,42 @@ def test_mentions_urls_and_line_breaks_are_replaced() -> None:
     assert "|lbr|" not in norm.text
 
 
+def test_emoji_are_tokens_for_current_models_only() -> None:
+    text = normalise("Na toll \U0001f92e\U0001f3fb").text
+    assert "w:\U0001f92e" in analyze(text)
+    assert "b:toll_\U0001f92e" in analyze(text)
+    # Models saved before emoji tokens existed see the words only.
+    assert not any("\U0001f92e" in f for f in analyze_words(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("> Du bist ein Idiot\nBitte bleib sachlich.", "bitte bleib sachlich."),
+        (
+            "@anna schrieb:\n>> Halt die Klappe\n> Du Idiot\nSo redet man hier nicht.",
+            "so redet man hier nicht.",
+        ),
+        ("[QUOTE=anna]Du Idiot[/quote] Nein, so nicht.", "nein, so nicht."),
+    ],
+)
+def test_quoted_comments_are_replaced_by_a_placeholder(text: str, kept: str) -> None:
+    norm = normalise(text)
+    assert QUOTE_TOKEN in norm.text
+    assert "idiot" not in norm.text and "klappe" not in norm.text
+    assert norm.text.endswith(kept)
+    a = norm.text.index(kept)
+    start, end = norm.to_original(a, a + len(kept))
+    assert text[start:end].casefold() == kept
+
+
+@pytest.mark.parametrize("text", ["> Du bist ein Idiot", "> Du Idiot\n!!!", "Idiot, es steht 3 > 2 fuer uns"])
+def test_a_comment_that_is_only_a_quote_or_has_no_quote_line_is_kept(text: str) -> None:
+    norm = normalise(text)
+    assert QUOTE_TOKEN not in norm.text
+    assert "idiot" in norm.text
+
+
 @pytest.mark.parametrize(
     ("text", "word"),
     [
@@ -44,6 +97,8 @@ def test_mentions_urls_and_line_breaks_are_replaced() -> None:
         ("Straße voller Schw3ine und I d i o t e n", "I d i o t e n"),
         ("@user|LBR|Idiooooot!", "Idiooooot"),
         ("Grüße aus Köln, du Vollidi0t", "Vollidi0t"),
+        ("Grüße, du \u0406di\u043et", "\u0406di\u043et"),
+        ("> Zitat\nStraße \U0001f44d\U0001f3fd du Idiot", "Idiot"),
     ],
 )
 def test_offsets_map_back_to_the_original_word(text: str, word: str) -> None:

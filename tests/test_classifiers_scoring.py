@@ -144,3 +144,13 @@ def test_card_has_threshold_tables_for_policy_heads(scorer: Scorer) -> None:
             recalls = [r["recall"] for r in rows]
             assert recalls == sorted(recalls, reverse=True), head
             assert all(0.0 <= r["precision"] <= 1.0 for r in rows)
+
+
+def test_a_quoted_insult_is_not_held_against_the_reply(scorer: Scorer) -> None:
+    insult = "Du bist ein dummer Vollidiot"
+    reply = f"> {insult}\nBitte bleib sachlich, so redet man hier nicht."
+    alone, quoted = scorer.score([insult, reply])
+    assert quoted.toxicity < alone.toxicity - 0.3
+    assert quoted.insult < alone.insult - 0.3
+    quote_end = reply.index("\n")
+    assert all(span.start > quote_end for span in quoted.spans)

@@ -11,7 +11,10 @@ import skops.io as sio
 
 from classifiers.calibration import Calibration, fit_platt, tweet_style
 from classifiers.corpora import Example
-from classifiers.model import CARD_FILE, MODEL_FILE, load_model, vectorizer_state
+from classifiers.errors import ModelLoadError
+from classifiers.features import analyze, analyze_words
+from classifiers.model import CARD_FILE, MODEL_FILE, load_model, vectorizer_from_state, vectorizer_state
+from classifiers.normalize import normalise
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
 from classifiers.validation import BLOCK_ROWS, cv_groups, group_folds, transfer_splits
@@ -123,3 +126,54 @@ def test_format_1_model_without_style_terms_still_loads_and_scores(
     assert old[1].toxicity == pytest.approx(new[1].toxicity)
     assert heads.style_a is not None and heads.style_a[heads.index("toxicity")] != 0
     assert old[0].toxicity != pytest.approx(new[0].toxicity)
+
+
+def test_format_2_model_keeps_tokenising_words_only(tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = classifier_fixtures.quick_registry(tmp_path_factory)
+    registry = Registry(root)
+    version = registry.latest()
+    assert version is not None
+    vectorizer, heads, card = load_model(registry.path(version))
+    assert vectorizer.analyzer is analyze
+    target: Path = tmp_path_factory.mktemp("format2") / version
+    target.mkdir()
+    words_only = vectorizer_state(vectorizer)
+    del words_only["tokens"]
+    state = {
+        "format": 2,
+        "vectorizer": words_only,
+        "heads": {
+            "names": heads.names,
+            "coef": heads.coef,
+            "intercept": heads.intercept,
+            "cal_a": heads.cal_a,
+            "cal_b": heads.cal_b,
+            "style_a": heads.style_a,
+            "style_b": heads.style_b,
+            "dense_scale": heads.dense_scale,
+        },
+    }
+    sio.dump(state, target / MODEL_FILE)
+    (target / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+    old = Scorer.load(target)
+    assert old.vectorizer.analyzer is analyze_words
+    texts = ["Na toll, schon wieder", "Na toll, schon wieder \U0001f602\U0001f602"]
+    norms = [normalise(t).text for t in texts]
+    before, after = old._encoder.encode(norms).matrix.toarray()
+    assert np.array_equal(before, after)
+    assert old.score(texts)[1].spans == old.score(texts[:1])[0].spans
+    # The current model reads the emoji.
+    before, after = registry.load(version)._encoder.encode(norms).matrix.toarray()
+    assert not np.array_equal(before, after)
+
+
+def test_unknown_token_scheme_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = classifier_fixtures.quick_registry(tmp_path_factory)
+    registry = Registry(root)
+    version = registry.latest()
+    assert version is not None
+    vectorizer, _, _ = load_model(registry.path(version))
+    state = vectorizer_state(vectorizer)
+    state["tokens"] = "bytes"
+    with pytest.raises(ModelLoadError, match="token scheme"):
+        vectorizer_from_state(state)

@@ -19,6 +19,7 @@ TEXTS = [
     "!!! ???",
     "@user|LBR|Halt die Klappe, du Schw3in!!! www.example.com",
     "Нам врут про войну",
+    "Na toll \U0001f602\U0001f602 \U0001f92e und \U0001f44d",
 ]
 
 
