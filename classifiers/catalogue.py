@@ -41,20 +41,51 @@ def _literal_prefixes(items: list, prefix: str = "") -> set[str] | None:
             prefix += chr(av)
             continue
         if name == "SUBPATTERN":
-            sub = _literal_prefixes(list(av[-1]))
+            sub = _literal_prefixes(list(av[-1]), prefix)
         elif name == "BRANCH":
-            branches = [_literal_prefixes(list(branch)) for branch in av[1]]
+            # The common start of the branches ("n" in "never|no") is part of every prefix.
+            branches = [_literal_prefixes(list(branch), prefix) for branch in av[1]]
             sub = None if any(b is None for b in branches) else {x for b in branches if b for x in b}
         else:
             break
         if sub is None:
             break
-        return {prefix + x for x in sub}
+        return sub
     return {prefix} if len(prefix) >= 2 else None
 
 
-def _starts_at_word_boundary(items: list) -> bool:
-    return bool(items) and str(items[0][0]) == "AT" and str(items[0][1]) == "AT_BOUNDARY"
+def _required_class(items: list) -> str | None:
+    """A regex for one character every match must contain (e.g. a digit), for cues with no prefix."""
+    for op, av in items:
+        name = str(op)
+        if name == "AT" or (name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0):
+            continue
+        if name in ("MAX_REPEAT", "MIN_REPEAT"):
+            return _required_class(list(av[2]))
+        if name == "SUBPATTERN":
+            return _required_class(list(av[-1]))
+        if name == "LITERAL":
+            return re.escape(chr(av))
+        if name == "IN" and [(str(o), str(a)) for o, a in av] == [("CATEGORY", "CATEGORY_DIGIT")]:
+            return r"\d"
+        return None
+    return None
+
+
+def _word_start_literals(items: list) -> set[str] | None:
+    """Literals one of which every match contains at a word start, from the most selective place.
+
+    Each top-level `\\b` followed by literal text gives a candidate set ("ich|wir|man" and "bring|mach" in
+    a threat cue); the set whose shortest literal is longest is taken: long words are rare words.
+    """
+    best: set[str] | None = None
+    for k, (op, av) in enumerate(items):
+        if str(op) != "AT" or str(av) != "AT_BOUNDARY":
+            continue
+        found = _literal_prefixes(items[k + 1 :])
+        if found and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+    return best
 
 
 def _trie_regex(words: set[str]) -> str:
@@ -81,8 +112,8 @@ def _trie_regex(words: set[str]) -> str:
 class CueSet:
     """Weighted regex cues, each tagged with a label (a narrative id, technique id, or kind).
 
-    Each cue runs only if the text contains one of its literal prefixes; all prefixes are found with one
-    trie-shaped regex, so a text without any trigger word costs a single scan.
+    Each cue runs only if the text contains one of its trigger literals at a word start; all triggers are
+    found with one trie-shaped regex, so a text without any trigger word costs a single scan.
     """
 
     labels: list[str]
@@ -91,16 +122,22 @@ class CueSet:
     triggers: dict[str, list[int]] = field(default_factory=dict)
     always: list[int] = field(default_factory=list)
     trigger_pattern: re.Pattern[str] | None = None
+    # For cues without a literal prefix: a character class the text must contain, else the cue is skipped.
+    gates: dict[int, re.Pattern[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cues: list[tuple[str, str, float]]) -> CueSet:
         triggers: dict[str, list[int]] = {}
         always: list[int] = []
+        gates: dict[int, re.Pattern[str]] = {}
         for index, (_, regex, _) in enumerate(cues):
             parsed = list(re_parser.parse(regex))
-            prefixes = _literal_prefixes(parsed)
-            if prefixes is None or not _starts_at_word_boundary(parsed):
+            prefixes = _word_start_literals(parsed)
+            if prefixes is None:
                 always.append(index)
+                required = _required_class(parsed)
+                if required is not None:
+                    gates[index] = re.compile(required)
                 continue
             for literal in prefixes:
                 triggers.setdefault(literal, []).append(index)
@@ -119,10 +156,12 @@ class CueSet:
             expanded,
             always,
             trigger_pattern,
+            gates,
         )
 
     def hits(self, text: str) -> list[CueHit]:
-        candidates = set(self.always)
+        gates = self.gates
+        candidates = {i for i in self.always if i not in gates or gates[i].search(text)}
         if self.trigger_pattern is not None:
             # Mentions are normalised to a token that starts like "us" and would wake the US narratives'
             # cues in every reply; no cue matches inside it, so it is blanked for the trigger scan only.

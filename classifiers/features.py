@@ -29,6 +29,7 @@ TOKEN_SCHEMES = {
 TOKENS = "words+emoji"
 _TOKEN = TOKEN_SCHEMES[TOKENS]
 _REPEAT_RAW = re.compile(r"(.)\1{2,}")
+_MAYBE_REPEAT_RAW = re.compile(r"(.)\1\1", re.DOTALL)  # same matches exist or not; a faster scan
 _UPPER = re.compile(r"[A-ZÄÖÜА-ЯЁ]")
 _DIGIT = re.compile(r"\d")
 CHAR_NGRAMS = (3, 4, 5)
@@ -135,7 +136,7 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
             threat,
             spam,
             min(text.count(URL_TOKEN) / 2.0, 1.0),
-            min(len(_REPEAT_RAW.findall(original)) / 2.0, 1.0),
+            min(len(_REPEAT_RAW.findall(original)) / 2.0, 1.0) if _MAYBE_REPEAT_RAW.search(original) else 0.0,
             n_upper / n_letters if n_letters >= 8 else 0.0,
             min(len(_DIGIT.findall(original)) / max(len(original), 1) * 5.0, 1.0),
             min(original.count("!") / 3.0, 1.0),

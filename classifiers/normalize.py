@@ -43,14 +43,19 @@ _MASKED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:[*#+\-_.]+[^\W\d_]*)+[^\W\d_](?!
 _MAYBE_MASKED = re.compile(r"[^\W\d_][*#+\-_.]+[^\W\d_]")
 _MASK_RUN = re.compile(r"[*#+\-_.]+")
 _REPEAT = re.compile(r"(\D)\1{2,}")
+# Cheap supersets of _SPACED and _REPEAT (no look-behind, no counted back-reference): 2-4x faster scans.
+_MAYBE_SPACED = re.compile(r"\w[ .\-_*]\w[ .\-_*]\w[ .\-_*]\w")
+_MAYBE_REPEAT = re.compile(r"(.)\1\1", re.DOTALL)
 # Quotes of other comments: forum-style "> ..." lines and [quote]...[/quote] blocks. The commenter did
 # not write them, so the models see a placeholder instead (unless the comment is nothing but a quote).
 _QUOTE = re.compile(r"^[ \t]*>[^\n]*|\[quote(?:=[^\]\n]*)?\].*?\[/quote\]", re.MULTILINE | re.DOTALL)
 _NOT_QUOTE_TEXT = re.compile(r"[\W_]*")
 # Emoji presentation and skin-tone modifiers, zero-width joiners: "👍🏼" and "👍" are the same token.
-_EMOJI_MODIFIER = re.compile("[\ufe0f\u200d\U0001F3FB-\U0001F3FF]+")
+_MAYBE_EMOJI_MODIFIER = re.compile("[\u200d-\U0010ffff]")
+_EMOJI_MODIFIER = re.compile("[\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
 # Homoglyphs: a word that mixes Latin with Cyrillic or Greek letters ("Іdiot" with a Cyrillic "І",
 # "идиoт" with a Latin "o") is written in its majority script, each look-alike letter swapped.
+_GREEK_OR_CYRILLIC = re.compile("[\u0370-\u04ff]")
 _MIXED_SCRIPT = re.compile(r"[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z]")
 _MIXED_WORD = re.compile(r"\w*(?:[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z])\w*")
 _TO_LATIN = str.maketrans(
@@ -79,14 +84,11 @@ class Normalised:
 
 
 @cache
-def obfuscation_lexicon() -> frozenset[str]:
-    """Words the de-obfuscation step may restore (insults, profanity, slurs; de/en/ru)."""
+def obfuscation_lexicon() -> tuple[str, ...]:
+    """Words the de-obfuscation step may restore (insults, profanity, slurs; de/en/ru), in file order."""
     data = json.loads((CATALOGUE_DIR / "lexicon.json").read_text(encoding="utf-8"))
-    words: set[str] = set()
-    for key in ("insult", "profanity", "slur"):
-        for lang_words in data[key].values():
-            words.update(w.casefold() for w in lang_words)
-    return frozenset(words)
+    words = (w.casefold() for key in ("insult", "profanity", "slur") for ws in data[key].values() for w in ws)
+    return tuple(dict.fromkeys(words))
 
 
 def _rewrite(
@@ -194,21 +196,25 @@ def _unmask(match: re.Match[str]) -> str | None:
 
 @lru_cache(maxsize=65_536)
 def _unmask_word(word: str) -> str | None:
-    """The lexicon word a masked word stands for (cached: trying the lexicon costs ~100 us per word)."""
+    """The lexicon word a masked word stands for (cached: trying the lexicon costs ~100 us per word).
+
+    A word whose masks hide exactly as many letters ("a*schloch") wins over one that needs more or
+    fewer; ties go to the word listed first in the lexicon, so the choice never depends on set order.
+    """
     lexicon = obfuscation_lexicon()
     stripped = _MASK_RUN.sub("", word)
     if stripped in lexicon:
         return stripped
     parts = _MASK_RUN.split(word)
     masks = _MASK_RUN.findall(word)
-    regex = "".join(
-        re.escape(part) + (f"\\w{{0,{len(masks[i]) + 1}}}" if i < len(masks) else "")
-        for i, part in enumerate(parts)
-    )
-    compiled = re.compile(regex)
-    for candidate in lexicon:
-        if compiled.fullmatch(candidate):
-            return candidate
+    for exact in (True, False):
+        hidden = [f"\\w{{{len(m)}}}" if exact else f"\\w{{0,{len(m) + 1}}}" for m in masks]
+        compiled = re.compile(
+            "".join(re.escape(part) + (hidden[i] if i < len(hidden) else "") for i, part in enumerate(parts))
+        )
+        for candidate in lexicon:
+            if compiled.fullmatch(candidate):
+                return candidate
     return None
 
 
@@ -240,20 +246,23 @@ def normalise(text: str) -> Normalised:
     if ">" in norm.text or "[quote" in norm.text:
         norm = _strip_quotes(norm)
     if not norm.text.isascii():
-        if _EMOJI_MODIFIER.search(norm.text):
+        if _MAYBE_EMOJI_MODIFIER.search(norm.text) and _EMOJI_MODIFIER.search(norm.text):
             norm = _rewrite(norm, _EMOJI_MODIFIER, lambda m: "")
-        if _MIXED_SCRIPT.search(norm.text):
+        if _GREEK_OR_CYRILLIC.search(norm.text) and _MIXED_SCRIPT.search(norm.text):
             norm = _rewrite(norm, _MIXED_WORD, _unmix)
     if _MAYBE_URL.search(norm.text):
         norm = _rewrite(norm, _URL, lambda m: f" {URL_TOKEN} ")
     if "@" in norm.text or "{user}" in norm.text:
         norm = _rewrite(norm, _USER, lambda m: f" {USER_TOKEN} ")
-    norm = _rewrite(norm, _SPACED, _unspace)
+    if _MAYBE_SPACED.search(norm.text):
+        norm = _rewrite(norm, _SPACED, _unspace)
     if _ANY_DIGIT.search(norm.text):
         norm = _rewrite(norm, _LEET_WORD, _unleet)
     if _MAYBE_MASKED.search(norm.text):
         norm = _rewrite(norm, _MASKED, _unmask)
-    return _rewrite(norm, _REPEAT, _squeeze)
+    if _MAYBE_REPEAT.search(norm.text):
+        norm = _rewrite(norm, _REPEAT, _squeeze)
+    return norm
 
 
 def normalise_text(text: str) -> str:

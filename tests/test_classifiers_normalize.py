@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from classifiers.features import analyze, analyze_words
@@ -120,3 +124,22 @@ def test_offsets_map_back_to_the_original_word(text: str, word: str) -> None:
 )
 def test_language_detection(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+def test_unmasking_does_not_depend_on_the_process_hash_seed() -> None:
+    code = (
+        "from classifiers.normalize import normalise; "
+        "print(normalise('Ars…..h, sch***e, f*ck, Wi**ser').text)"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
+    assert "arschloch" in outputs.pop()
