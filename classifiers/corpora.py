@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import random
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,28 +183,56 @@ def load_synthetic(root: Path = CORPORA_DIR) -> list[Example]:
     return out
 
 
+# Disproof sentences that argue about the claim rather than state facts (they would teach "debunk words
+# mean no propaganda", which the catalogue's debunk cues already cover) or that cite sources.
+_DISPROOF_META = re.compile(
+    r"https?://|www\.|disinform|kremlin|propagand|conspira|evidence|proof|claim|false|fake|myth|narrative|"
+    r"debunk|recurring|mouthpiece|outlet|euvsdisinfo|see (?:more|also|here)|no (?:source|basis)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def disproof_sentences(disproof: str) -> list[str]:
+    """Factual sentences of a disproof text: same topics as the claims, written without propaganda."""
+    return [
+        sentence
+        for sentence in _SENTENCE_END.split(disproof.strip())
+        if 40 <= len(sentence) <= 300 and not _DISPROOF_META.search(sentence)
+    ]
+
+
 def load_euvsdisinfo(rng: random.Random, limit: int, root: Path = CORPORA_DIR) -> list[Example]:
-    """Claim titles and summaries, deduplicated; all positives (English paraphrases of the claims)."""
+    """Claim titles and summaries (deduplicated positives), plus factual disproof sentences as negatives.
+
+    The negatives matter: without them every English sentence about Kazakhstan, NATO or Ukraine leans to
+    propaganda, because the only English texts on those topics in training are claims.
+    """
     seen: set[str] = set()
-    texts: list[tuple[str, str]] = []
+    texts: list[tuple[str, str, float]] = []
     titles = csv.DictReader(io.StringIO(read_text("euvsdisinfo_titles_2015_2021", "posts.csv.gz", root)))
     for row in titles:
-        texts.append(("euvsdisinfo_titles_2015_2021", row["title"]))
+        texts.append(("euvsdisinfo_titles_2015_2021", row["title"], 1.0))
     cases = csv.DictReader(
         io.StringIO(read_text("euvsdisinfo_cases_2015_2017", "full_dataset_formatted.csv.gz", root))
     )
+    negatives: list[tuple[str, str, float]] = []
     for row in cases:
-        texts.append(("euvsdisinfo_cases_2015_2017", row["summary"]))
-    unique = []
-    for corpus, text in texts:
+        texts.append(("euvsdisinfo_cases_2015_2017", row["summary"], 1.0))
+        negatives.extend(("euvsdisinfo_cases_2015_2017", s, 0.0) for s in disproof_sentences(row["disproof"]))
+    unique: dict[str, list[tuple[str, str, float]]] = {"positive": [], "negative": []}
+    for corpus, text, label in texts + negatives:
         key = text.strip().casefold()
         if len(key) > 15 and key not in seen:
             seen.add(key)
-            unique.append((corpus, text.strip()))
-    rng.shuffle(unique)
+            unique["positive" if label else "negative"].append((corpus, text.strip(), label))
+    chosen = []
+    for kind in ("positive", "negative"):
+        rng.shuffle(unique[kind])
+        chosen.extend(unique[kind][:limit])
     return [
-        Example(text, corpus, LICENCES[corpus], {"propaganda": 1.0}, weight=0.4)
-        for corpus, text in unique[:limit]
+        Example(text, corpus, LICENCES[corpus], {"propaganda": label}, weight=0.4)
+        for corpus, text, label in chosen
     ]
 
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.corpora import CORPORA_DIR, LICENCES, corpus_path, load_corpora, read_text
+from classifiers.corpora import (
+    CORPORA_DIR,
+    LICENCES,
+    corpus_path,
+    disproof_sentences,
+    load_corpora,
+    read_text,
+)
 from classifiers.errors import CorpusAccessError
 from classifiers.registry import Registry
 from classifiers.training import train
@@ -65,3 +72,16 @@ def test_training_code_never_imports_the_heldout_readers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_disproof_sentences_keep_facts_and_drop_arguments_about_the_claim() -> None:
+    disproof = (
+        "TV Zvezda is a regular mouthpiece for pro-Kremlin disinformation https://euvsdisinfo.eu/x/. "
+        "Being a NATO member, Turkey is a partner and an ally of the United States. "
+        "No evidence given. "
+        "Kazakhstan declared its independence in December 1991 and is a member of the United Nations."
+    )
+    assert disproof_sentences(disproof) == [
+        "Being a NATO member, Turkey is a partner and an ally of the United States.",
+        "Kazakhstan declared its independence in December 1991 and is a member of the United Nations.",
+    ]
