@@ -6,14 +6,18 @@ once per kind instead of once per cue.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import re._parser as re_parser
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-from classifiers.normalize import USER_TOKEN
+import yaml
+
+from classifiers.errors import CatalogueError
+from classifiers.normalize import USER_TOKEN, normalise_text
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 _BLANK_USER = " " * len(USER_TOKEN)
@@ -191,6 +195,7 @@ class Narrative:
     id: str
     description: str
     examples: dict[str, list[str]]
+    titles: dict[str, str] = field(default_factory=dict)  # short names per language (extensions)
 
 
 @dataclass
@@ -203,6 +208,13 @@ class Catalogue:
     semeval_names: dict[str, str]
     cues: CueSet  # every cue, labelled "<kind>:<label>" (kinds: narrative, technique, debunk, threat, spam)
     lexicon_words: dict[str, frozenset[str]]
+    # Where the editors' extension files were read from, and their state when read.
+    extensions: Path | None = None
+    fingerprint: tuple[tuple[str, int, int], ...] = ()
+
+    def is_current(self) -> bool:
+        """False once an extension file was added, changed or removed since this catalogue was read."""
+        return extensions_fingerprint(self.extensions) == self.fingerprint
 
     @cached_property
     def any_lexicon_word(self) -> frozenset[str]:
@@ -226,9 +238,145 @@ def _read(name: str) -> dict:
     return json.loads((CATALOGUE_DIR / name).read_text(encoding="utf-8"))
 
 
-@cache
-def load_catalogue() -> Catalogue:
-    """Read and compile the catalogue shipped in `classifiers/catalogue/`."""
+EXTENSION_SUFFIXES = (".json", ".yaml", ".yml")
+LANGUAGES = ("de", "en", "ru")
+DEFAULT_PHRASE_WEIGHT = 0.7
+_NARRATIVE_ID = re.compile(r"[a-z][a-z0-9_]{2,63}")
+_NARRATIVE_KEYS = {"id", "description", "title", "examples", "phrases", "phrase_weight", "cues"}
+
+
+def extension_files(directory: Path | None) -> list[Path]:
+    """The extension files in `directory` (sorted by name); none when it is None or missing."""
+    if directory is None or not Path(directory).is_dir():
+        return []
+    return sorted(
+        p for p in Path(directory).iterdir() if p.suffix.lower() in EXTENSION_SUFFIXES and p.is_file()
+    )
+
+
+def extensions_fingerprint(directory: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the extension files: changes when an editor saves one."""
+    out = []
+    for path in extension_files(directory):
+        stat = path.stat()
+        out.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+def _read_extension(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"{path.name}: not valid {path.suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("narratives"), list):
+        raise CatalogueError(f"{path.name}: expected a mapping with a list under 'narratives'")
+    unknown = set(data) - {"version", "narratives"}
+    if unknown:
+        raise CatalogueError(f"{path.name}: unknown keys {sorted(unknown)}")
+    return data
+
+
+def _language_lists(where: str, value: object, field_name: str) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CatalogueError(f"{where}: '{field_name}' must map a language (de, en, ru) to a list of texts")
+    out: dict[str, list[str]] = {}
+    for lang, texts in value.items():
+        if lang not in LANGUAGES:
+            raise CatalogueError(f"{where}: '{field_name}' has language {lang!r}; use one of {LANGUAGES}")
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise CatalogueError(f"{where}: '{field_name}.{lang}' must be a list of non-empty texts")
+        out[lang] = [t.strip() for t in texts]
+    return out
+
+
+def _weight(where: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < float(value) <= 1.0:
+        raise CatalogueError(f"{where}: a weight must be a number above 0 and at most 1, not {value!r}")
+    return float(value)
+
+
+def parse_extension_narrative(where: str, entry: object) -> tuple[Narrative, list[tuple[str, float]]]:
+    """One editor-written narrative and its cues (regex, weight), validated.
+
+    `phrases` are plain text, matched as whole words on normalised text (case, obfuscation and line
+    breaks do not matter); `cues` are regular expressions over normalised text for editors who need them.
+    """
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: each narrative must be a mapping")
+    unknown = set(entry) - _NARRATIVE_KEYS
+    if unknown:
+        raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}")
+    ident = entry.get("id")
+    if not isinstance(ident, str) or not _NARRATIVE_ID.fullmatch(ident):
+        raise CatalogueError(f"{where}: 'id' must be 3-64 lower-case letters, digits or _, not {ident!r}")
+    where = f"{where} ({ident})"
+    description = entry.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise CatalogueError(f"{where}: 'description' is required")
+    titles = entry.get("title") or {}
+    if not isinstance(titles, dict) or not all(
+        k in LANGUAGES and isinstance(v, str) and v.strip() for k, v in titles.items()
+    ):
+        raise CatalogueError(f"{where}: 'title' must map a language (de, en, ru) to a short name")
+    examples = _language_lists(where, entry.get("examples"), "examples")
+    phrases = _language_lists(where, entry.get("phrases"), "phrases")
+    phrase_weight = _weight(where, entry.get("phrase_weight", DEFAULT_PHRASE_WEIGHT))
+    cues: list[tuple[str, float]] = []
+    for texts in phrases.values():
+        for phrase in texts:
+            normalised = normalise_text(phrase).strip()
+            cues.append((r"\b" + re.escape(normalised) + r"\b", phrase_weight))
+    raw_cues = entry.get("cues") or []
+    if not isinstance(raw_cues, list):
+        raise CatalogueError(f"{where}: 'cues' must be a list of [regex, weight] pairs")
+    for cue in raw_cues:
+        if not isinstance(cue, list | tuple) or len(cue) != 2 or not isinstance(cue[0], str):
+            raise CatalogueError(f"{where}: each cue must be a [regex, weight] pair, not {cue!r}")
+        try:
+            re.compile(cue[0])
+        except re.error as exc:
+            raise CatalogueError(f"{where}: cue {cue[0]!r} is not a valid regular expression: {exc}") from exc
+        cues.append((cue[0], _weight(where, cue[1])))
+    if not cues:
+        raise CatalogueError(f"{where}: give at least one entry under 'phrases' or 'cues'")
+    return Narrative(ident, description.strip(), examples, {k: v.strip() for k, v in titles.items()}), cues
+
+
+def _extension_narratives(
+    directory: Path | None, taken: set[str]
+) -> tuple[list[Narrative], list[tuple[str, str, float]], str]:
+    """Every extension narrative with its cues, and a digest of the files (part of the version)."""
+    narratives: list[Narrative] = []
+    cues: list[tuple[str, str, float]] = []
+    digest = hashlib.sha256()
+    for path in extension_files(directory):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        data = _read_extension(path)
+        for k, entry in enumerate(data["narratives"]):
+            narrative, found = parse_extension_narrative(f"{path.name}: narrative {k + 1}", entry)
+            if narrative.id in taken:
+                raise CatalogueError(f"{path.name}: narrative id {narrative.id!r} is already defined")
+            taken.add(narrative.id)
+            narratives.append(narrative)
+            cues.extend((f"narrative:{narrative.id}", regex, weight) for regex, weight in found)
+    return narratives, cues, digest.hexdigest()[:12] if narratives else ""
+
+
+def load_catalogue(extensions: Path | None = None) -> Catalogue:
+    """The shipped catalogue plus the site editors' extension files in `extensions` (if any).
+
+    Compiled once per state of the extension files: saving a file gives a new catalogue (and version).
+    Raises `CatalogueError` for an extension file that is not valid.
+    """
+    directory = Path(extensions).resolve() if extensions is not None else None
+    return _compile(directory, extensions_fingerprint(directory))
+
+
+@lru_cache(maxsize=8)
+def _compile(extensions: Path | None, fingerprint: tuple[tuple[str, int, int], ...]) -> Catalogue:
     narratives_doc = _read("narratives.json")
     techniques_doc = _read("techniques.json")
     lexicon = _read("lexicon.json")
@@ -236,6 +384,9 @@ def load_catalogue() -> Catalogue:
     cues = [
         (f"narrative:{n['id']}", regex, w) for n in narratives_doc["narratives"] for regex, w in n["cues"]
     ]
+    added, added_cues, digest = _extension_narratives(extensions, {n.id for n in narratives})
+    narratives += added
+    cues += added_cues
     cues += [
         (f"technique:{t['id']}", regex, w) for t in techniques_doc["techniques"] for regex, w in t["cues"]
     ]
@@ -248,6 +399,8 @@ def load_catalogue() -> Catalogue:
     version = "+".join(
         sorted({narratives_doc["version"], techniques_doc["version"], lexicon["version"]}, reverse=True)
     )
+    if digest:
+        version += f"+ext.{digest}"
     return Catalogue(
         version=version,
         narratives=narratives,
@@ -255,4 +408,6 @@ def load_catalogue() -> Catalogue:
         semeval_names={t["semeval"]: t["id"] for t in techniques_doc["techniques"] if t["semeval"]},
         cues=CueSet.build(cues),
         lexicon_words=words,
+        extensions=extensions,
+        fingerprint=fingerprint,
     )

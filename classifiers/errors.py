@@ -15,3 +15,7 @@ class CorpusAccessError(ClassifierError):
 
 class UnknownVersionError(ClassifierError):
     """The registry holds no model with the requested version."""
+
+
+class CatalogueError(ClassifierError, ValueError):
+    """A narrative catalogue extension file that cannot be used; the message names the file and entry."""

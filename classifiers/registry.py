@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 
 
 class Registry:
-    def __init__(self, root: Path) -> None:
+    """`catalogue_dir` holds the site editors' narrative catalogue extensions that loaded models use."""
+
+    def __init__(self, root: Path, catalogue_dir: Path | None = None) -> None:
         self.root = Path(root)
+        self.catalogue_dir = catalogue_dir
 
     def versions(self) -> list[str]:
         """Complete versions, oldest first (version strings sort by creation time)."""
@@ -53,7 +56,7 @@ class Registry:
     def load(self, version: str) -> Scorer:
         from classifiers.scoring import Scorer
 
-        return Scorer.load(self.path(version))
+        return Scorer.load(self.path(version), self.catalogue_dir)
 
     def latest(self) -> str | None:
         versions = self.versions()

@@ -112,9 +112,10 @@ class Scorer:
         self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
 
     @classmethod
-    def load(cls, model_dir: Path) -> Scorer:
+    def load(cls, model_dir: Path, catalogue_dir: Path | None = None) -> Scorer:
+        """Load a model; narratives come from the shipped catalogue plus extensions in `catalogue_dir`."""
         vectorizer, heads, card = load_model(Path(model_dir))
-        return cls(vectorizer, heads, card, load_catalogue())
+        return cls(vectorizer, heads, card, load_catalogue(catalogue_dir))
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
         if name in self.heads.names:

@@ -186,11 +186,15 @@ def train(
     quick: bool = False,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    catalogue_dir: Path | None = None,
 ) -> str:
-    """Train every head, calibrate on CV, save a new version into the registry and return the version."""
+    """Train every head, calibrate on CV, save a new version into the registry and return the version.
+
+    Narratives that site editors added in `catalogue_dir` become features and training examples too.
+    """
     started = time.perf_counter()
     say: ProgressFn = progress or (lambda _msg: None)
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(catalogue_dir)
     corpora = load_corpora(licences=licences, quick=quick, seed=seed, semeval_names=catalogue.semeval_names)
     if not corpora:
         raise ValueError(f"no corpus has a licence in {sorted(licences or [])}")

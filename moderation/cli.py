@@ -97,8 +97,14 @@ def train(licences: str | None, quick: bool, activate: bool | None) -> None:
     config = _config()
     sessions = _sessions(config)
     wanted = [token.strip() for token in licences.split(",") if token.strip()] if licences else None
-    version = run_training(config.models_dir, licences=wanted, quick=quick, progress=click.echo)
-    registry = Registry(config.models_dir)
+    version = run_training(
+        config.models_dir,
+        licences=wanted,
+        quick=quick,
+        progress=click.echo,
+        catalogue_dir=config.catalogue_dir,
+    )
+    registry = Registry(config.models_dir, config.catalogue_dir)
     with sessions() as session:
         has_active = modelstore.active_version(session) is not None
     if activate or (activate is None and not has_active):
@@ -118,6 +124,7 @@ def score(input_path: Path, output_path: Path | None, site: str | None) -> None:
     """Score a JSONL file offline with the active model; writes JSONL (stdout by default)."""
     from sqlalchemy import select
 
+    from classifiers.errors import ClassifierError
     from classifiers.registry import Registry
     from moderation import modelstore
     from moderation.models import Site
@@ -126,7 +133,7 @@ def score(input_path: Path, output_path: Path | None, site: str | None) -> None:
 
     config = _config()
     sessions = _sessions(config)
-    registry = Registry(config.models_dir)
+    registry = Registry(config.models_dir, config.catalogue_dir)
     with sessions() as session:
         version = modelstore.active_version(session) or registry.latest()
         policy = SitePolicy()
@@ -137,7 +144,10 @@ def score(input_path: Path, output_path: Path | None, site: str | None) -> None:
             policy = SitePolicy.from_dict(row.policy)
     if version is None:
         raise click.ClickException("no model yet: run `moderation train` first")
-    scorer = registry.load(version)
+    try:
+        scorer = registry.load(version)
+    except ClassifierError as exc:
+        raise click.ClickException(str(exc)) from exc
     total = sum(1 for line in input_path.open(encoding="utf-8") if line.strip())
     sink = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
     try:
@@ -203,11 +213,13 @@ def migrate_command() -> None:
     click.echo("schema is up to date")
 
 
+from moderation.cli_catalogue import catalogue  # noqa: E402
 from moderation.cli_evaluate import evaluate  # noqa: E402
 from moderation.cli_models import models  # noqa: E402
 
 cli.add_command(models)
 cli.add_command(evaluate)
+cli.add_command(catalogue)
 
 
 def main() -> None:

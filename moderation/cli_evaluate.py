@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from classifiers.errors import ModelLoadError, UnknownVersionError
+from classifiers.errors import CatalogueError, ModelLoadError, UnknownVersionError
 from classifiers.registry import Registry
 from classifiers.reporting import (
     HEADS,
@@ -48,13 +48,13 @@ def load_scorer(config: Config, model_version: str | None, model_dir: Path | Non
     """`--model-dir`, else `--model-version`, else the active model, else the registry's latest."""
     try:
         if model_dir is not None:
-            return Scorer.load(model_dir)
-        registry = Registry(config.models_dir)
+            return Scorer.load(model_dir, config.catalogue_dir)
+        registry = Registry(config.models_dir, config.catalogue_dir)
         version = model_version or _active_version(config) or registry.latest()
         if version is None:
             raise click.ClickException("no model yet: run `moderation train` first")
         return registry.load(version)
-    except (ModelLoadError, UnknownVersionError) as exc:
+    except (ModelLoadError, UnknownVersionError, CatalogueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

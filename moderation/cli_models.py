@@ -18,7 +18,7 @@ def _setup() -> tuple[Config, Registry, sessionmaker[Session]]:
     config = Config.from_env()
     engine = make_engine(config.database_url)
     migrate(engine)
-    return config, Registry(config.models_dir), make_session_factory(engine)
+    return config, Registry(config.models_dir, config.catalogue_dir), make_session_factory(engine)
 
 
 @click.group()

@@ -53,10 +53,16 @@ class Config:
     max_body_bytes: int = 1024 * 1024
     max_batch_body_bytes: int = 16 * 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
+    catalogue_override: Path | None = None
 
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def catalogue_dir(self) -> Path:
+        """Where site editors keep narrative catalogue extensions (MODERATION_CATALOGUE_DIR)."""
+        return self.catalogue_override or self.home / "catalogue"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -76,6 +82,9 @@ class Config:
             batch_size=_int(env, "MODERATION_BATCH_SIZE", 256),
             reconcile_after_s=_int(env, "MODERATION_RECONCILE_AFTER", 30),
             rate_limit_per_minute=_int(env, "MODERATION_RATE_LIMIT", 600),
+            catalogue_override=Path(env["MODERATION_CATALOGUE_DIR"]).resolve()
+            if env.get("MODERATION_CATALOGUE_DIR")
+            else None,
         )
 
     def with_overrides(self, **changes: Any) -> Config:

@@ -46,8 +46,12 @@ def run_everything(config: Config, *, workers: int) -> None:
     engine = make_engine(config.database_url)
     migrate(engine)
     sessions = make_session_factory(engine)
-    registry = Registry(config.models_dir)
-    version = ensure_model(sessions, registry, lambda: train(config.models_dir, progress=click.echo))
+    registry = Registry(config.models_dir, config.catalogue_dir)
+    version = ensure_model(
+        sessions,
+        registry,
+        lambda: train(config.models_dir, progress=click.echo, catalogue_dir=config.catalogue_dir),
+    )
     welcome = ensure_accounts(sessions, config)
     engine.dispose()
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.catalogue import extensions_fingerprint
+from classifiers.errors import CatalogueError
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
 from moderation.config import Config
@@ -52,6 +54,15 @@ class WorkerContext:
             if self._scorer is None or self._scorer.version != wanted:
                 log.info("loading model %s", wanted)
                 self._scorer = self.registry.load(wanted)
+            elif not self._scorer.catalogue.is_current():
+                # An editor saved a narrative catalogue extension: same model, new narratives.
+                try:
+                    self._scorer = self.registry.load(wanted)
+                    log.info("narrative catalogue reloaded: %s", self._scorer.catalogue.version)
+                except CatalogueError as exc:
+                    # A broken edit must not stop scoring: keep the catalogue that worked, say why.
+                    log.error("narrative catalogue extension refused, keeping the previous one: %s", exc)
+                    self._scorer.catalogue.fingerprint = extensions_fingerprint(self.registry.catalogue_dir)
             return self._scorer
 
 
@@ -63,7 +74,9 @@ def build_context(config: Config) -> WorkerContext:
     connection = connect_redis(config.redis_url)
     if connection is None:
         raise RuntimeError("a worker needs REDIS_URL")
-    return WorkerContext(config, make_session_factory(engine), connection, Registry(config.models_dir))
+    return WorkerContext(
+        config, make_session_factory(engine), connection, Registry(config.models_dir, config.catalogue_dir)
+    )
 
 
 def install(context: WorkerContext | None) -> None:

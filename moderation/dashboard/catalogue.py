@@ -1,8 +1,9 @@
 """Readable names for the propaganda techniques and narratives a model attaches to a comment.
 
 Scores store catalogue ids (`loaded_language`, `protect_russian_speakers`). The narrative descriptions
-come from `classifiers/catalogue/narratives.json`, read once at app start as plain JSON (no classifier
-or training code is imported). Titles: a title the JSON gives in the reader's language (`"title":
+come from `classifiers/catalogue/narratives.json`, read once at app start as plain JSON, and from the
+site editors' extension files (`MODERATION_CATALOGUE_DIR`), re-read within seconds of a change.
+Titles: a title the JSON gives in the reader's language (`"title":
 {"de": ..., "en": ...}`) wins, then this module's translated table, then one derived from the id.
 """
 
@@ -10,12 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
 from flask_babel import get_locale, lazy_gettext
+
+from classifiers.catalogue import extensions_fingerprint, load_catalogue
+from classifiers.errors import CatalogueError
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +117,47 @@ def derived_title(identifier: str) -> str:
     return " ".join(identifier.replace("-", "_").split("_")).strip() or identifier
 
 
+class _NarrativeIndex:
+    """Shipped narratives plus the editors' extensions, refreshed when an extension file changes."""
+
+    CHECK_INTERVAL_S = 5.0
+
+    def __init__(self, shipped: dict[str, Narrative], extensions: Path | None) -> None:
+        self.shipped = shipped
+        self.extensions = extensions
+        self._merged: dict[str, Narrative] = dict(shipped)
+        self._fingerprint: tuple | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, Narrative]:
+        now = time.monotonic()
+        if now - self._checked_at < self.CHECK_INTERVAL_S:
+            return self._merged
+        with self._lock:
+            self._checked_at = now
+            fingerprint = extensions_fingerprint(self.extensions)
+            if fingerprint != self._fingerprint:
+                self._fingerprint = fingerprint
+                self._merged = {**self.shipped, **self._read_extensions()}
+        return self._merged
+
+    def _read_extensions(self) -> dict[str, Narrative]:
+        try:
+            compiled = load_catalogue(self.extensions)
+        except CatalogueError as exc:
+            log.warning("narrative catalogue extension not usable (%s); showing shipped narratives", exc)
+            return {}
+        return {
+            n.id: Narrative(n.id, n.description, n.titles)
+            for n in compiled.narratives
+            if n.id not in self.shipped
+        }
+
+
 def _narratives() -> Mapping[str, Narrative]:
-    found: Mapping[str, Narrative] = current_app.extensions.get("narratives", {})
-    return found
+    index: _NarrativeIndex | None = current_app.extensions.get("narratives")
+    return index.get() if index is not None else {}
 
 
 def technique_label(identifier: str | None) -> str:
@@ -139,11 +183,13 @@ def narrative_description(identifier: str | None) -> str:
 
 
 def init_app(app: Flask, path: Path = NARRATIVES_JSON) -> None:
-    app.extensions["narratives"] = load_narratives(path)
+    resources = app.extensions.get("moderation")
+    extensions = resources.config.catalogue_dir if resources is not None else None
+    app.extensions["narratives"] = _NarrativeIndex(load_narratives(path), extensions)
     app.jinja_env.filters["technique_label"] = technique_label
     app.jinja_env.filters["narrative_label"] = narrative_label
     app.jinja_env.filters["narrative_description"] = narrative_description
     app.jinja_env.globals["narrative_options"] = lambda: sorted(
-        set(app.extensions["narratives"]) | set(NARRATIVE_TITLES)
+        set(app.extensions["narratives"].get()) | set(NARRATIVE_TITLES)
     )
     app.jinja_env.globals["technique_options"] = lambda: list(TECHNIQUES)
