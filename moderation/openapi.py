@@ -148,7 +148,10 @@ SCHEMAS: dict[str, Any] = {
             "parent_id": {"type": ["string", "null"]},
             "text": {"type": "string"},
             "status": {"type": "string", "enum": ["pending", "approved", "held", "rejected"]},
-            "lang": {"type": ["string", "null"]},
+            "lang": {
+                "type": ["string", "null"],
+                "description": "detected: `de`, `en`, `ru`, `other` (held) or `und` (no words to tell)",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "decision": {
                 "type": ["object", "null"],

@@ -15,6 +15,8 @@ from typing import Any
 from moderation.models import Action, Source
 
 SUPPORTED_LANGUAGES = ("de", "en", "ru")
+# "und": no words to tell the language by (emoji, numbers, a name); scored like any supported language.
+UNDETERMINED_LANGUAGE = "und"
 SCORED_ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
 _ACTION_RANK = {Action.APPROVE: 0, Action.HOLD: 1, Action.REJECT: 2}
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|de|ru|net|org|info|io|biz|xyz)\b")
@@ -189,7 +191,7 @@ def decide(scores: Mapping[str, float] | None, facts: CommentFacts, policy: Site
                 Action.HOLD,
             )
         )
-    if facts.lang is not None and facts.lang not in SUPPORTED_LANGUAGES:
+    if facts.lang not in (None, UNDETERMINED_LANGUAGE, *SUPPORTED_LANGUAGES):
         rule_reasons.append(
             Reason(
                 "unsupported_language", f"language '{facts.lang}' is not one our models cover", Action.HOLD

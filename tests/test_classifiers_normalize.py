@@ -119,7 +119,26 @@ def test_offsets_map_back_to_the_original_word(text: str, word: str) -> None:
         ("Ich finde die Analyse zu Kasachstan sehr aufschlussreich.", "de"),
         ("This is what the article does not say about the border.", "en"),
         ("Запад хочет уничтожить Россию.", "ru"),
-        ("12345 !!! :-)", "other"),
+        # No letters: undetermined, not another language.
+        ("12345 !!! :-)", "und"),
+        ("\U0001f634", "und"),
+        # Short German comments without a stopword: decided by character trigrams.
+        ("Spinner", "de"),
+        ("Schwachsinn. Punkt.", "de"),
+        ("ungebildeter Prolet !", "de"),
+        ("@USER Wieso Schule", "de"),
+        ("Holy monkey balls its warm today", "en"),
+        # Other languages: by script, by letters German and English lack, or by lingua's veto.
+        ("Bu makale çok iyi yazılmış", "other"),
+        ("To jest bardzo dobry artykul", "other"),
+        ("Ce commentaire est vraiment stupide", "other"),
+        ("Dit is een goed artikel", "other"),
+        ("Бұл мақала өте жақсы", "other"),
+        ("Αυτό είναι ένα καλό άρθρο", "other"),
+        ("هذا مقال جيد", "other"),
+        # German and English with few stopwords stay themselves.
+        ("Rente mit 70? Frechheit, liebe Regierung!", "de"),
+        ("NATO troops everywhere, unbelievable stuff", "en"),
     ],
 )
 def test_language_detection(text: str, lang: str) -> None:

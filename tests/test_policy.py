@@ -209,6 +209,15 @@ CASES = [
         ["unsupported_language"],
     ),
     (
+        "undetermined language (emoji, numbers) is scored, not held",
+        scores(),
+        CommentFacts("\U0001f602\U0001f602", lang="und"),
+        SitePolicy(),
+        Action.APPROVE,
+        Source.MODEL,
+        ["below_thresholds"],
+    ),
+    (
         "russian is covered",
         scores(),
         CommentFacts("Спасибо за статью", lang="ru"),
