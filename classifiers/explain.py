@@ -66,9 +66,11 @@ class Explainer:
 
     def _add_lexicon(self, tokens: list[str], dense_row: np.ndarray, out: np.ndarray) -> None:
         for column, (dense_index, lexicon) in self.lexicon_columns.items():
-            listed = [i for i, t in enumerate(tokens) if t in lexicon]
             value = dense_row[dense_index]
-            if listed and value:
+            if not value:  # most texts use no lexicon word at all
+                continue
+            listed = [i for i, t in enumerate(tokens) if t in lexicon]
+            if listed:
                 share = self.coef[column] * (value / len(listed))
                 for i in listed:
                     out[i] += share

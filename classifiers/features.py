@@ -28,7 +28,7 @@ TOKEN_SCHEMES = {
 }
 TOKENS = "words+emoji"
 _TOKEN = TOKEN_SCHEMES[TOKENS]
-_REPEAT_RAW = re.compile(r"(.)\1{2,}")
+_REPEAT_RAW = re.compile(r"(.)\1\1+")
 _MAYBE_REPEAT_RAW = re.compile(r"(.)\1\1", re.DOTALL)  # same matches exist or not; a faster scan
 _UPPER = re.compile(r"[A-ZÄÖÜА-ЯЁ]")
 _DIGIT = re.compile(r"\d")

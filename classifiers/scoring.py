@@ -90,9 +90,9 @@ class Scorer:
         self.version: str = str(card.get("version", "unknown"))
         self.catalogue = catalogue
         self._vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self._technique_heads = [
+        self._technique_heads = sorted(
             (n.removeprefix("technique:"), i) for i, n in enumerate(heads.names) if n.startswith("technique:")
-        ]
+        )
         self._technique_names = [t for t, _ in self._technique_heads]
         self._technique_columns = [i for _, i in self._technique_heads]
         self._explained = [(a, heads.index(a)) for a in EXPLAINED if a in heads.names]
@@ -183,9 +183,13 @@ class Scorer:
     def _techniques(
         self, row: list[float], cue: CueAnalysis, propaganda: float, narratives: list[tuple[str, float]]
     ) -> dict[str, float]:
+        # Technique names are kept sorted, so only a text that adds a name needs sorting again.
         out = dict(zip(self._technique_names, row, strict=True))
+        added = False
         for technique, score in cue.techniques.items():
+            added = added or technique not in out
             out[technique] = max(out.get(technique, 0.0), score * propaganda)
         if narratives:
+            added = added or "narrative_claim" not in out
             out["narrative_claim"] = max(out.get("narrative_claim", 0.0), narratives[0][1])
-        return dict(sorted(out.items()))
+        return dict(sorted(out.items())) if added else out
