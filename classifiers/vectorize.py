@@ -74,29 +74,25 @@ class Vectorizer:
         counts = np.array([len(t) for t in tokens], dtype=np.int64)
         word_start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else _EMPTY
         cache = self._words
-        per_word: list[np.ndarray] = []
-        bigram_feature: list[int] = []
-        bigram_word: list[int] = []
-        position = 0
-        for words in tokens:
-            found = [cache.get(w) for w in words]
-            per_word.extend(
-                self.word_features(w) if f is None else f for w, f in zip(words, found, strict=True)
-            )
-            if len(words) > 1:
-                ids = [vocab.get(f"b:{a}_{b}") for a, b in zip(words, words[1:], strict=False)]
-                for i, j in enumerate(ids):
-                    if j is not None:
-                        bigram_feature.append(j)
-                        bigram_word.append(position + i)
-            position += len(words)
-        n_words = position
+        # All words of the batch in one flat list: one pass of dict lookups, misses filled in after.
+        flat = [w for words in tokens for w in words]
+        n_words = len(flat)
+        per_word = list(map(cache.get, flat))
+        for k, f in enumerate(per_word):
+            if f is None:
+                per_word[k] = self.word_features(flat[k])
+        # Bigrams: word k with word k + 1, except across documents (the last word of each has none).
+        keys = [f"b:{a}_{b}" for a, b in zip(flat, flat[1:], strict=False)]
+        ids = np.array([-1 if j is None else j for j in map(vocab.get, keys)], dtype=np.int64)
+        if len(ids):
+            ids[(word_start + counts - 1)[counts > 0][:-1]] = -1
+        has_bigram = ids >= 0
+        bigrams = ids[has_bigram]
+        first = np.flatnonzero(has_bigram)
         word_doc = np.repeat(np.arange(len(texts)), counts)
-        lengths = np.array([len(f) for f in per_word], dtype=np.int64)
+        lengths = np.array(list(map(len, per_word)), dtype=np.int64)
         own_feature = np.concatenate(per_word) if per_word else _EMPTY
         own_word = np.repeat(np.arange(n_words), lengths)
-        bigrams = np.array(bigram_feature, dtype=np.int64)
-        first = np.array(bigram_word, dtype=np.int64)
         # Each feature occurrence counts once for the matrix; a bigram's two halves only for spans.
         feature = np.concatenate([own_feature, bigrams])
         doc = word_doc[np.concatenate([own_word, first])] if n_words else _EMPTY
