@@ -165,7 +165,14 @@ class CueSet:
 
     def hits(self, text: str) -> list[CueHit]:
         gates = self.gates
-        candidates = {i for i in self.always if i not in gates or gates[i].search(text)}
+        passed: dict[re.Pattern[str], bool] = {}  # cues often share a gate (a digit): test it once
+        candidates = set()
+        for i in self.always:
+            gate = gates.get(i)
+            if gate is not None and gate not in passed:
+                passed[gate] = gate.search(text) is not None
+            if gate is None or passed[gate]:
+                candidates.add(i)
         if self.trigger_pattern is not None:
             # Mentions are normalised to a token that starts like "us" and would wake the US narratives'
             # cues in every reply; no cue matches inside it, so it is blanked for the trigger scan only.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,7 @@ _REPEAT_RAW = re.compile(r"(.)\1\1+")
 _MAYBE_REPEAT_RAW = re.compile(r"(.)\1\1", re.DOTALL)  # same matches exist or not; a faster scan
 _UPPER = re.compile(r"[A-ZÄÖÜА-ЯЁ]")
 _DIGIT = re.compile(r"\d")
+_ASCII_LETTERS = string.ascii_letters.encode()
 CHAR_NGRAMS = (3, 4, 5)
 
 
@@ -124,7 +126,11 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
         tokens = _TOKEN.findall(text)
     words = catalogue.lexicon_words
     lexical = list(filter(catalogue.any_lexicon_word.__contains__, tokens))
-    n_letters = sum(map(str.isalpha, original))
+    if original.isascii():  # bytes.translate deletes the ASCII letters in C: same count, 10x faster
+        raw = original.encode()
+        n_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    else:
+        n_letters = sum(map(str.isalpha, original))
     n_upper = len(_UPPER.findall(original))
     narrative_max = max(narratives.values(), default=0.0)
     dense = np.array(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,10 +78,11 @@ class Vectorizer:
         # All words of the batch in one flat list: one pass of dict lookups, misses filled in after.
         flat = [w for words in tokens for w in words]
         n_words = len(flat)
-        per_word = list(map(cache.get, flat))
-        for k, f in enumerate(per_word):
+        found = list(map(cache.get, flat))
+        for k, f in enumerate(found):
             if f is None:
-                per_word[k] = self.word_features(flat[k])
+                found[k] = self.word_features(flat[k])
+        per_word = cast(list[np.ndarray], found)  # every miss is filled in now
         # Bigrams: word k with word k + 1, except across documents (the last word of each has none).
         keys = [f"b:{a}_{b}" for a, b in zip(flat, flat[1:], strict=False)]
         ids = np.array([-1 if j is None else j for j in map(vocab.get, keys)], dtype=np.int64)
