@@ -152,7 +152,11 @@ class CueSet:
         }
         # Every triggered cue starts with \b (checked above), so a trigger only counts at a word start:
         # "us" must not wake the US-narrative cues inside "aus" or "Haus".
-        trigger_pattern = re.compile(f"\\b(?=({_trie_regex(set(triggers))}))") if triggers else None
+        # The first-character class in front lets the scan skip most positions before testing for \b.
+        firsts = re.escape("".join(sorted({literal[0] for literal in triggers})))
+        trigger_pattern = (
+            re.compile(f"(?=[{firsts}])\\b(?=({_trie_regex(set(triggers))}))") if triggers else None
+        )
         return cls(
             [c[0] for c in cues],
             [float(c[2]) for c in cues],

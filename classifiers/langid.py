@@ -239,14 +239,15 @@ def detect_language(text: str) -> str:
     words = _WORD.findall(folded)
     if not words:
         return UNDETERMINED
-    # Cheap test first: most comments have no Cyrillic letter at all.
-    letters = sum(map(len, words))
-    if _CYRILLIC.search(text):
-        cyrillic = len(_CYRILLIC.findall(text))
-        if cyrillic > 0.4 * letters:
-            return "other" if _UKRAINIAN_ONLY.search(folded) else "ru"
-    if len(_OTHER_SCRIPT.findall(folded)) > 0.4 * letters:
-        return "other"
+    # Cheap tests first: most comments are in Latin script only.
+    if not folded.isascii():
+        letters = sum(map(len, words))
+        if _CYRILLIC.search(text):
+            cyrillic = len(_CYRILLIC.findall(text))
+            if cyrillic > 0.4 * letters:
+                return "other" if _UKRAINIAN_ONLY.search(folded) else "ru"
+        if _OTHER_SCRIPT.search(folded) and len(_OTHER_SCRIPT.findall(folded)) > 0.4 * letters:
+            return "other"
     de = sum(map(_DE.__contains__, words)) + 2 * len(_GERMAN_CHARS.findall(folded))
     en = sum(map(_EN.__contains__, words))
     if de + en <= VETO_MAX_STOPWORDS:
