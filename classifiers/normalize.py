@@ -63,8 +63,8 @@ _MIXED_SCRIPT = re.compile(r"[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z]")
 _MIXED_WORD = re.compile(r"\w*(?:[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z])\w*")
 _TO_LATIN = str.maketrans(
     # Cyrillic (lower case, and the lower case of capitals that look Latin: В Н К М Т), then Greek.
-    "аеорсухіјѕԁһӏвнкмтοαιικνρτυχ",
-    "aeopcyxijsdhlbhkmtoaiikvptux",
+    "аеорсухіјѕԁһӏвнкмтοαικνρτυχ",
+    "aeopcyxijsdhlbhkmtoaikvptux",
 )
 _TO_CYRILLIC = str.maketrans("aeopcyxkmthb", "аеорсухкмтнв")
 

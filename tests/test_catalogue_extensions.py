@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from classifiers.catalogue import load_catalogue
 from classifiers.errors import CatalogueError
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
+from moderation.bootstrap import register_and_activate
 from moderation.cli import cli
 from moderation.config import Config
 from tests import classifier_fixtures
@@ -201,8 +203,20 @@ def test_worker_picks_up_an_extension_and_keeps_the_last_good_one(
     assert after.version == before.version
     (directory / "broken.yaml").write_text("narratives: [", encoding="utf-8")
     kept = ctx.scorer()
-    assert kept is after
-    assert ctx.scorer() is after  # refused once, not re-read on every batch
+    assert kept is not None and kept.catalogue is after.catalogue
+    assert ctx.scorer() is kept  # refused once, not re-read on every batch
+    # A model switch while the file is still broken loads the new model with the catalogue that worked.
+    source = model_home.models_dir / before.version
+    newer = model_home.home / "models-new"
+    shutil.copytree(source.resolve(), newer / "2999.01.01-000000")
+    card = newer / "2999.01.01-000000" / "model_card.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "version": "2999.01.01-000000"}))
+    registry = Registry(newer, directory)
+    register_and_activate(database.sessions, registry, "2999.01.01-000000", actor="test")
+    ctx.registry = registry
+    switched = ctx.scorer()
+    assert switched is not None and switched.version == "2999.01.01-000000"
+    assert switched.catalogue is after.catalogue
 
 
 def test_dashboard_names_extension_narratives(app: Flask, config: Config) -> None:

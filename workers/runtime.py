@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers.catalogue import extensions_fingerprint
+from classifiers.catalogue import extensions_fingerprint, load_catalogue
 from classifiers.errors import CatalogueError
+from classifiers.model import load_model
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
 from moderation.config import Config
@@ -37,6 +38,7 @@ class WorkerContext:
     _scorer: Scorer | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _refused_catalogue: tuple | None = None  # extension files as they were when they failed to load
 
     def scorer(self) -> Scorer | None:
         """The active model, loaded once and swapped when the database names a new active version."""
@@ -53,17 +55,30 @@ class WorkerContext:
                 return self._scorer
             if self._scorer is None or self._scorer.version != wanted:
                 log.info("loading model %s", wanted)
-                self._scorer = self.registry.load(wanted)
-            elif not self._scorer.catalogue.is_current():
+                self._scorer = self._load(wanted)
+            elif self._catalogue_changed():
                 # An editor saved a narrative catalogue extension: same model, new narratives.
-                try:
-                    self._scorer = self.registry.load(wanted)
-                    log.info("narrative catalogue reloaded: %s", self._scorer.catalogue.version)
-                except CatalogueError as exc:
-                    # A broken edit must not stop scoring: keep the catalogue that worked, say why.
-                    log.error("narrative catalogue extension refused, keeping the previous one: %s", exc)
-                    self._scorer.catalogue.fingerprint = extensions_fingerprint(self.registry.catalogue_dir)
+                self._scorer = self._load(wanted)
             return self._scorer
+
+    def _catalogue_changed(self) -> bool:
+        assert self._scorer is not None
+        current = extensions_fingerprint(self.registry.catalogue_dir)
+        return current not in (self._scorer.catalogue.fingerprint, self._refused_catalogue)
+
+    def _load(self, version: str) -> Scorer:
+        """Load `version` with the current catalogue extensions, or, if an extension file is broken,
+        with the catalogue that worked before (the shipped one at first): a bad edit never stops scoring."""
+        try:
+            scorer = self.registry.load(version)
+        except CatalogueError as exc:
+            self._refused_catalogue = extensions_fingerprint(self.registry.catalogue_dir)
+            catalogue = self._scorer.catalogue if self._scorer is not None else load_catalogue(None)
+            log.error("narrative catalogue extension refused, using catalogue %s: %s", catalogue.version, exc)
+            return Scorer(*load_model(self.registry.path(version)), catalogue)
+        if scorer.catalogue.extensions is not None and scorer.catalogue.fingerprint:
+            log.info("narrative catalogue %s", scorer.catalogue.version)
+        return scorer
 
 
 _context: WorkerContext | None = None
