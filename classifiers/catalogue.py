@@ -274,8 +274,11 @@ def extensions_fingerprint(directory: Path | None) -> tuple[tuple[str, int, int]
     return tuple(out)
 
 
-def _read_extension(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
+def _read_extension(path: Path, raw: bytes) -> dict:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path.name}: not UTF-8 text: {exc}") from exc
     try:
         data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -339,6 +342,8 @@ def parse_extension_narrative(where: str, entry: object) -> tuple[Narrative, lis
     for texts in phrases.values():
         for phrase in texts:
             normalised = normalise_text(phrase).strip()
+            if not any(ch.isalpha() for ch in normalised):
+                raise CatalogueError(f"{where}: phrase {phrase!r} has no word to match")
             cues.append((r"\b" + re.escape(normalised) + r"\b", phrase_weight))
     raw_cues = entry.get("cues") or []
     if not isinstance(raw_cues, list):
@@ -364,8 +369,12 @@ def _extension_narratives(
     cues: list[tuple[str, str, float]] = []
     digest = hashlib.sha256()
     for path in extension_files(directory):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        data = _read_extension(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CatalogueError(f"{path.name}: cannot be read: {exc}") from exc
+        digest.update(path.name.encode() + b"\0" + raw + b"\0")
+        data = _read_extension(path, raw)
         for k, entry in enumerate(data["narratives"]):
             narrative, found = parse_extension_narrative(f"{path.name}: narrative {k + 1}", entry)
             if narrative.id in taken:

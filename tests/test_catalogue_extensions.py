@@ -106,6 +106,7 @@ def test_json_extension_and_version_follow_the_files(tmp_path: Path) -> None:
     [
         ("bad.yaml", "narratives: [id: x", "not valid YAML"),
         ("bad.json", "{", "not valid JSON"),
+        ("latin1.json", '{"narratives": ["Gr\u00fc\u00dfe"]}'.encode("latin-1"), "not UTF-8"),
         ("top.json", json.dumps({"narratives": {}}), "a list under 'narratives'"),
         ("extra.json", json.dumps({"narratives": [], "owner": "x"}), "unknown keys"),
         (
@@ -140,6 +141,11 @@ def test_json_extension_and_version_follow_the_files(tmp_path: Path) -> None:
             json.dumps({"narratives": [{"id": "weight_x", "description": "d", "cues": [["abc", 2]]}]}),
             "weight must be",
         ),
+        (
+            "noword.json",
+            json.dumps({"narratives": [{"id": "noword_x", "description": "d", "phrases": {"de": ["!!!"]}}]}),
+            "has no word",
+        ),
         ("empty.json", json.dumps({"narratives": [{"id": "empty_x", "description": "d"}]}), "at least one"),
         (
             "key.json",
@@ -155,9 +161,13 @@ def test_json_extension_and_version_follow_the_files(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_extension_files_are_refused_with_the_reason(
-    tmp_path: Path, filename: str, content: str, message: str
+    tmp_path: Path, filename: str, content: str | bytes, message: str
 ) -> None:
-    (tmp_path / filename).write_text(content, encoding="utf-8")
+    path = tmp_path / filename
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
     with pytest.raises(CatalogueError, match=message) as raised:
         load_catalogue(tmp_path)
     assert filename in str(raised.value)
