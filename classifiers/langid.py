@@ -34,7 +34,7 @@ _NOISE = re.compile(r"[@#]\w+|https?://\S+|www\.\S+|&#?\w+;|\|LBR\|")
 # Trigram evidence per text (sum of log-odds) below this is too weak to call German or English.
 MIN_TRIGRAM_EVIDENCE = 2.0
 _TRIGRAMS = Path(__file__).resolve().parent / "catalogue" / "langid_trigrams.json"
-_GERMAN_CHARS = re.compile(r"[äöüß]")
+_GERMAN_CHARS = re.compile(r"[äöü]")
 
 _DE = frozenset(
     [
@@ -248,7 +248,8 @@ def detect_language(text: str) -> str:
                 return "other" if _UKRAINIAN_ONLY.search(folded) else "ru"
         if _OTHER_SCRIPT.search(folded) and len(_OTHER_SCRIPT.findall(folded)) > 0.4 * letters:
             return "other"
-    de = sum(map(_DE.__contains__, words)) + 2 * len(_GERMAN_CHARS.findall(folded))
+    # (casefold turns "ß" into "ss", so it is counted in the original text)
+    de = sum(map(_DE.__contains__, words)) + 2 * (len(_GERMAN_CHARS.findall(folded)) + text.count("ß"))
     en = sum(map(_EN.__contains__, words))
     if de + en <= VETO_MAX_STOPWORDS:
         # Weak evidence: look at the words alone (mentions, hashtags, links and entities say nothing).
