@@ -104,24 +104,30 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
     """Cue and lexicon evidence; `tokens` are the text's words if the caller has them already."""
     text = norm.text
     original = norm.original
-    by_kind: dict[str, list[CueHit]] = {
-        "narrative": [],
-        "technique": [],
-        "debunk": [],
-        "threat": [],
-        "spam": [],
-    }
-    for hit in catalogue.cues.hits(text):
-        kind, _, label = hit.label.partition(":")
-        by_kind[kind].append(CueHit(label, hit.start, hit.end, hit.weight))
-    narrative_hits = by_kind["narrative"]
-    narratives = noisy_or(narrative_hits)
-    debunk = noisy_or(by_kind["debunk"]).get("debunk", 0.0)
-    technique_hits = by_kind["technique"]
-    techniques = noisy_or(technique_hits)
-    threat_hits = by_kind["threat"]
-    threat = noisy_or(threat_hits).get("threat", 0.0)
-    spam = noisy_or(by_kind["spam"]).get("spam", 0.0)
+    hits = catalogue.cues.hits(text)
+    if hits:
+        by_kind: dict[str, list[CueHit]] = {
+            "narrative": [],
+            "technique": [],
+            "debunk": [],
+            "threat": [],
+            "spam": [],
+        }
+        for hit in hits:
+            kind, _, label = hit.label.partition(":")
+            by_kind[kind].append(CueHit(label, hit.start, hit.end, hit.weight))
+        narrative_hits = by_kind["narrative"]
+        narratives = noisy_or(narrative_hits)
+        debunk = noisy_or(by_kind["debunk"]).get("debunk", 0.0)
+        technique_hits = by_kind["technique"]
+        techniques = noisy_or(technique_hits)
+        threat_hits = by_kind["threat"]
+        threat = noisy_or(threat_hits).get("threat", 0.0)
+        spam = noisy_or(by_kind["spam"]).get("spam", 0.0)
+    else:  # most comments match no cue at all
+        narrative_hits, technique_hits, threat_hits = [], [], []
+        narratives, techniques = {}, {}
+        debunk = threat = spam = 0.0
     if tokens is None:
         tokens = _TOKEN.findall(text)
     words = catalogue.lexicon_words
