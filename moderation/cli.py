@@ -39,9 +39,13 @@ def cli(verbose: bool) -> None:
 @click.option("--workers", default=2, show_default=True, help="Worker processes to start.")
 def up(workers: int) -> None:
     """Everything on one machine: API + dashboard, workers, and Redis if REDIS_URL is unset."""
+    from classifiers.errors import CatalogueError
     from moderation.supervisor import run_everything
 
-    run_everything(_config(), workers=workers)
+    try:
+        run_everything(_config(), workers=workers)
+    except CatalogueError as exc:  # training the first model reads the editors' extension files
+        raise click.ClickException(f"narrative catalogue extension: {exc}") from exc
 
 
 @cli.command()
@@ -89,6 +93,7 @@ def reconcile() -> None:
 @click.option("--activate/--no-activate", default=None, help="Default: activate if no model is active.")
 def train(licences: str | None, quick: bool, activate: bool | None) -> None:
     """Train toxicity and propaganda models into the registry."""
+    from classifiers.errors import CatalogueError
     from classifiers.registry import Registry
     from classifiers.training import train as run_training
     from moderation import modelstore
@@ -97,13 +102,16 @@ def train(licences: str | None, quick: bool, activate: bool | None) -> None:
     config = _config()
     sessions = _sessions(config)
     wanted = [token.strip() for token in licences.split(",") if token.strip()] if licences else None
-    version = run_training(
-        config.models_dir,
-        licences=wanted,
-        quick=quick,
-        progress=click.echo,
-        catalogue_dir=config.catalogue_dir,
-    )
+    try:
+        version = run_training(
+            config.models_dir,
+            licences=wanted,
+            quick=quick,
+            progress=click.echo,
+            catalogue_dir=config.catalogue_dir,
+        )
+    except CatalogueError as exc:
+        raise click.ClickException(f"narrative catalogue extension: {exc}") from exc
     registry = Registry(config.models_dir, config.catalogue_dir)
     with sessions() as session:
         has_active = modelstore.active_version(session) is not None

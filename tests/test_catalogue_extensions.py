@@ -194,6 +194,10 @@ def test_cli_check_and_list(tmp_path: Path, scorer_dir: Path) -> None:
     refused = runner.invoke(cli, ["catalogue", "check"], env=env)
     assert refused.exit_code == 1
     assert "broken.json: not valid JSON" in refused.output
+    # Training reads the extensions too, and says why it stops instead of a traceback.
+    training = runner.invoke(cli, ["train", "--quick"], env=env)
+    assert training.exit_code == 1
+    assert "narrative catalogue extension: broken.json: not valid JSON" in training.output
 
 
 def test_worker_picks_up_an_extension_and_keeps_the_last_good_one(
