@@ -13,7 +13,14 @@ from classifiers.calibration import Calibration, fit_platt, tweet_style
 from classifiers.corpora import Example
 from classifiers.errors import ModelLoadError
 from classifiers.features import analyze, analyze_words
-from classifiers.model import CARD_FILE, MODEL_FILE, load_model, vectorizer_from_state, vectorizer_state
+from classifiers.model import (
+    CARD_FILE,
+    MODEL_FILE,
+    Heads,
+    load_model,
+    vectorizer_from_state,
+    vectorizer_state,
+)
 from classifiers.normalize import normalise
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
@@ -95,30 +102,37 @@ def test_style_calibration_learns_a_flatter_map_for_the_weaker_domain() -> None:
     assert plain.apply(probe) < calibration.apply(probe, np.ones(1))
 
 
+def _quick_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, str]:
+    registry = Registry(classifier_fixtures.quick_registry(tmp_path_factory))
+    version = registry.latest()
+    assert version is not None
+    return registry, version
+
+
+def _save_older_format(target: Path, fmt: int, vectorizer: dict, heads: Heads, card: dict) -> None:
+    """Write a model file as format `fmt` wrote it: format 1 had no style terms."""
+    target.mkdir()
+    saved_heads = {
+        "names": heads.names,
+        "coef": heads.coef,
+        "intercept": heads.intercept,
+        "cal_a": heads.cal_a,
+        "cal_b": heads.cal_b,
+        "dense_scale": heads.dense_scale,
+    }
+    if fmt >= 2:
+        saved_heads.update(style_a=heads.style_a, style_b=heads.style_b)
+    sio.dump({"format": fmt, "vectorizer": vectorizer, "heads": saved_heads}, target / MODEL_FILE)
+    (target / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+
+
 def test_format_1_model_without_style_terms_still_loads_and_scores(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    root = classifier_fixtures.quick_registry(tmp_path_factory)
-    registry = Registry(root)
-    version = registry.latest()
-    assert version is not None
+    registry, version = _quick_model(tmp_path_factory)
     vectorizer, heads, card = load_model(registry.path(version))
     target: Path = tmp_path_factory.mktemp("format1") / version
-    target.mkdir()
-    state = {
-        "format": 1,
-        "vectorizer": vectorizer_state(vectorizer),
-        "heads": {
-            "names": heads.names,
-            "coef": heads.coef,
-            "intercept": heads.intercept,
-            "cal_a": heads.cal_a,
-            "cal_b": heads.cal_b,
-            "dense_scale": heads.dense_scale,
-        },
-    }
-    sio.dump(state, target / MODEL_FILE)
-    (target / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+    _save_older_format(target, 1, vectorizer_state(vectorizer), heads, card)
     texts = ["@spdde Du bist ein dummer Vollidiot", "Ich finde die Analyse sehr aufschlussreich."]
     old = Scorer.load(target).score(texts)
     new = registry.load(version).score(texts)
@@ -129,32 +143,13 @@ def test_format_1_model_without_style_terms_still_loads_and_scores(
 
 
 def test_format_2_model_keeps_tokenising_words_only(tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = classifier_fixtures.quick_registry(tmp_path_factory)
-    registry = Registry(root)
-    version = registry.latest()
-    assert version is not None
+    registry, version = _quick_model(tmp_path_factory)
     vectorizer, heads, card = load_model(registry.path(version))
     assert vectorizer.analyzer is analyze
     target: Path = tmp_path_factory.mktemp("format2") / version
-    target.mkdir()
     words_only = vectorizer_state(vectorizer)
     del words_only["tokens"]
-    state = {
-        "format": 2,
-        "vectorizer": words_only,
-        "heads": {
-            "names": heads.names,
-            "coef": heads.coef,
-            "intercept": heads.intercept,
-            "cal_a": heads.cal_a,
-            "cal_b": heads.cal_b,
-            "style_a": heads.style_a,
-            "style_b": heads.style_b,
-            "dense_scale": heads.dense_scale,
-        },
-    }
-    sio.dump(state, target / MODEL_FILE)
-    (target / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+    _save_older_format(target, 2, words_only, heads, card)
     old = Scorer.load(target)
     assert old.vectorizer.analyzer is analyze_words
     texts = ["Na toll, schon wieder", "Na toll, schon wieder \U0001f602\U0001f602"]
@@ -168,10 +163,7 @@ def test_format_2_model_keeps_tokenising_words_only(tmp_path_factory: pytest.Tem
 
 
 def test_unknown_token_scheme_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = classifier_fixtures.quick_registry(tmp_path_factory)
-    registry = Registry(root)
-    version = registry.latest()
-    assert version is not None
+    registry, version = _quick_model(tmp_path_factory)
     vectorizer, _, _ = load_model(registry.path(version))
     state = vectorizer_state(vectorizer)
     state["tokens"] = "bytes"
