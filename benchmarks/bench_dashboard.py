@@ -19,30 +19,33 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from moderation.accounts import create_site, create_user
-from moderation.app import create_app
 from moderation.config import Config
-from moderation.db import make_engine, make_session_factory, migrate, transaction
-from moderation.models import Comment, Decision, Role, Scores, new_id, review_priority, utcnow
-from moderation.policy import DEFAULT_THRESHOLDS
+from moderation.domain.attributes import NAMES, ScoreSet
+from moderation.domain.enums import Action, Role, Source
+from moderation.domain.facts import CommentFacts
+from moderation.domain.policy import DEFAULT_THRESHOLDS, Verdict
+from moderation.domain.timestamps import utcnow
+from moderation.store.accounts import create_site, create_user
+from moderation.store.db import make_engine, make_session_factory, migrate, transaction
+from moderation.store.decisions import ModelDecision, record_model_decisions
+from moderation.store.tables import Comment, new_id
+from moderation.web.app import create_app
 from tests.browser.seed import TEXTS
-
-ATTRIBUTES = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
 
 
 def seed(sessions, count: int) -> None:  # type: ignore[no-untyped-def]
+    """`count` decided comments, written through the service's decision writer (as the workers write)."""
     rng = random.Random(1)
     with transaction(sessions) as session:
         site_id = create_site(session, "bench").site.id
         create_user(session, "bench@example.org", "bench-password-1", Role.MODERATOR)
     now = utcnow()
+    actions = {"held": Action.HOLD, "approved": Action.APPROVE, "rejected": Action.REJECT}
     for start in range(0, count, 5000):
-        comments, scores, decisions = [], [], []
+        comments, decided = [], []
         for i in range(start, min(count, start + 5000)):
             text, _, _, base = TEXTS[i % len(TEXTS)]
-            values = {
-                a: min(0.99, max(0.0, base.get(a, 0.02) + rng.uniform(-0.15, 0.15))) for a in ATTRIBUTES
-            }
+            values = {a: min(0.99, max(0.0, base.get(a, 0.02) + rng.uniform(-0.15, 0.15))) for a in NAMES}
             risk = max(values.values())
             status = "approved" if risk < 0.5 else ("rejected" if risk > 0.93 else "held")
             created = now - timedelta(minutes=i)
@@ -54,40 +57,26 @@ def seed(sessions, count: int) -> None:  # type: ignore[no-untyped-def]
                     "article_id": f"artikel-{i % 300}",
                     "author_id": f"leser-{i % 9000}",
                     "text": f"{text} (#{i})",
-                    "lang": "de",
-                    "status": status,
-                    # Bulk inserts skip the ORM event that sets it for workers.
-                    "priority": review_priority(values, DEFAULT_THRESHOLDS),
+                    "status": "pending",
                     "created_at": created,
                     "decided_at": created,
                     "metadata": {},
                 }
             )
-            scores.append(
-                {
-                    "comment_id": cid,
-                    "model_version": "bench",
-                    "techniques": {},
-                    "narratives": [],
-                    "spans": [],
-                    "risk": risk,
-                    "scored_at": created,
-                    **values,
-                }
-            )
-            decisions.append(
-                {
-                    "comment_id": cid,
-                    "action": {"held": "hold", "approved": "approve", "rejected": "reject"}[status],
-                    "source": "model",
-                    "reasons": [],
-                    "created_at": created,
-                }
+            decided.append(
+                ModelDecision(
+                    comment_id=cid,
+                    site_id=site_id,
+                    verdict=Verdict(actions[status], Source.MODEL, ()),
+                    facts=CommentFacts(text),
+                    scores=ScoreSet.rounded(values),
+                    lang="de",
+                    thresholds=DEFAULT_THRESHOLDS,
+                )
             )
         with transaction(sessions) as session:
             session.execute(insert(Comment), comments)
-            session.execute(insert(Scores), scores)
-            session.execute(insert(Decision), decisions)
+            record_model_decisions(session, decided, model_version="bench", now=now)
 
 
 def main() -> None:

@@ -21,14 +21,14 @@ import redis
 from rq import Queue, SimpleWorker
 
 from classifiers.registry import Registry
-from moderation.accounts import create_site
-from moderation.app import create_app
-from moderation.bootstrap import register_and_activate
 from moderation.config import Config
-from moderation.db import make_engine, make_session_factory, migrate, transaction
 from moderation.resources import Resources
+from moderation.store.accounts import create_site
+from moderation.store.db import make_engine, make_session_factory, migrate, transaction
+from moderation.store.model_versions import register_and_activate
+from moderation.store.queue import QUEUE_NAME
+from moderation.web.app import create_app
 from workers import runtime
-from workers.queue import QUEUE_NAME
 
 TEXTS = [
     "Ich finde die Analyse zu Kasachstan sehr aufschlussreich.",

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import re._parser as re_parser
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -18,6 +21,8 @@ import yaml
 
 from classifiers.errors import CatalogueError
 from classifiers.normalize import USER_TOKEN, normalise_text
+
+log = logging.getLogger(__name__)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 _BLANK_USER = " " * len(USER_TOKEN)
@@ -400,7 +405,10 @@ def _compile(extensions: Path | None, fingerprint: tuple[tuple[str, int, int], .
     narratives_doc = _read("narratives.json")
     techniques_doc = _read("techniques.json")
     lexicon = _read("lexicon.json")
-    narratives = [Narrative(n["id"], n["description"], n["examples"]) for n in narratives_doc["narratives"]]
+    narratives = [
+        Narrative(n["id"], n["description"], n["examples"], dict(n.get("title") or {}))
+        for n in narratives_doc["narratives"]
+    ]
     cues = [
         (f"narrative:{n['id']}", regex, w) for n in narratives_doc["narratives"] for regex, w in n["cues"]
     ]
@@ -431,3 +439,49 @@ def _compile(extensions: Path | None, fingerprint: tuple[tuple[str, int, int], .
         extensions=extensions,
         fingerprint=fingerprint,
     )
+
+
+class CatalogueWatcher:
+    """The catalogue as the editors' extension files stand now, shared by everything in one process
+    (workers score with it, the dashboard names its narratives).
+
+    The files are looked at no more often than every `interval_s`. A file that does not load is refused
+    once, logged, and kept in `error`: the last catalogue that loaded stays in use (the shipped one if
+    none did), so a bad edit never stops scoring.
+    """
+
+    def __init__(self, extensions: Path | None, interval_s: float = 5.0) -> None:
+        self.extensions = extensions
+        self.interval_s = interval_s
+        self.error: CatalogueError | None = None
+        self._catalogue: Catalogue | None = None
+        self._seen: tuple[tuple[str, int, int], ...] | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> Catalogue:
+        with self._lock:
+            now = time.monotonic()
+            if self._catalogue is not None and now - self._checked_at < self.interval_s:
+                return self._catalogue
+            self._checked_at = now
+            fingerprint = extensions_fingerprint(self.extensions)
+            if self._catalogue is None or fingerprint != self._seen:
+                self._seen = fingerprint
+                self._reload()
+            assert self._catalogue is not None
+            return self._catalogue
+
+    def _reload(self) -> None:
+        try:
+            self._catalogue = load_catalogue(self.extensions)
+            self.error = None
+            if self._catalogue.extensions is not None and self._catalogue.fingerprint:
+                log.info("narrative catalogue %s", self._catalogue.version)
+        except CatalogueError as exc:
+            self.error = exc
+            if self._catalogue is None:
+                self._catalogue = load_catalogue(None)
+            log.error(
+                "narrative catalogue extension refused, using catalogue %s: %s", self._catalogue.version, exc
+            )

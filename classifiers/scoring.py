@@ -63,20 +63,16 @@ class ScoreResult:
     lang: str
     spans: list[Span]
 
-    def scores_dict(self) -> dict:
-        """The API's `scores` object."""
+    def values(self) -> dict[str, float]:
+        """Every attribute score by name (the names a service maps its scored attributes from)."""
         return {
-            "toxicity": round(self.toxicity, 4),
-            "propaganda": round(self.propaganda, 4),
-            "spam": round(self.spam, 4),
-            "attributes": {
-                "insult": round(self.insult, 4),
-                "profanity": round(self.profanity, 4),
-                "threat": round(self.threat, 4),
-                "identity_attack": round(self.identity_attack, 4),
-                "techniques": {k: round(v, 4) for k, v in self.techniques.items()},
-                "narratives": [{"id": n, "score": round(s, 4)} for n, s in self.narratives],
-            },
+            "toxicity": self.toxicity,
+            "propaganda": self.propaganda,
+            "spam": self.spam,
+            "insult": self.insult,
+            "profanity": self.profanity,
+            "threat": self.threat,
+            "identity_attack": self.identity_attack,
         }
 
 

@@ -1,3 +1,3 @@
-from moderation.cli import main
+from moderation.cli.main import main
 
 main()

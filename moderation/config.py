@@ -68,7 +68,7 @@ class Config:
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
         env = dict(os.environ if env is None else env)
         home = Path(env.get("MODERATION_HOME") or "./var").resolve()
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'moderation.db'}"
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'moderation.store.db'}"
         secret_key = env.get("SECRET_KEY") or load_secret_key(home)
         return cls(
             home=home,

@@ -16,12 +16,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.registry import Registry
-from moderation.accounts import NewSite, create_site
-from moderation.app import create_app
-from moderation.bootstrap import register_and_activate
 from moderation.config import DEFAULT_TEST_REDIS_URL, Config
-from moderation.db import make_engine, make_session_factory, migrate, transaction
 from moderation.resources import Resources
+from moderation.store.accounts import NewSite, create_site
+from moderation.store.db import make_engine, make_session_factory, migrate, transaction
+from moderation.store.model_versions import register_and_activate
+from moderation.web.app import create_app
 
 # One quick-trained model per test session, shared by every test that needs a real model.
 pytest_plugins = ["tests.classifier_fixtures"]

@@ -10,11 +10,11 @@ import redis
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from moderation.accounts import NewSite
-from moderation.models import AuditEvent, Comment
 from moderation.resources import connect_redis
+from moderation.store.accounts import NewSite
+from moderation.store.queue import PENDING_KEY
+from moderation.store.tables import AuditEvent, Comment
 from tests.conftest import Database
-from workers.queue import PENDING_KEY
 
 
 def body(
@@ -295,8 +295,8 @@ def test_bad_keys_are_401(client: FlaskClient, site: NewSite, database: Database
 
 
 def test_publishable_key_needs_an_allowed_origin(client: FlaskClient, database: Database) -> None:
-    from moderation.accounts import create_site
-    from moderation.db import transaction
+    from moderation.store.accounts import create_site
+    from moderation.store.db import transaction
 
     with transaction(database.sessions) as session:
         new = create_site(session, "browser", allowed_origins=["https://zeitung.example"])
@@ -339,7 +339,7 @@ def test_cors_preflight_and_no_cors_for_secret_keys(client: FlaskClient, site: N
 
 
 def test_rate_limit_is_429(resources: Any, site: NewSite, database: Database) -> None:
-    from moderation.app import create_app
+    from moderation.web.app import create_app
 
     limited = create_app(
         resources=type(resources)(

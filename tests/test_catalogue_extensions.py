@@ -17,9 +17,10 @@ from classifiers.catalogue import load_catalogue
 from classifiers.errors import CatalogueError
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
-from moderation.bootstrap import register_and_activate
-from moderation.cli import cli
+from moderation.cli.main import cli
 from moderation.config import Config
+from moderation.resources import Resources
+from moderation.store.model_versions import register_and_activate
 from tests import classifier_fixtures
 from tests.conftest import Database
 from workers import runtime
@@ -205,9 +206,8 @@ def test_worker_picks_up_an_extension_and_keeps_the_last_good_one(
 ) -> None:
     monkeypatch.setattr(runtime, "MODEL_CHECK_INTERVAL_S", 0.0)
     directory = model_home.catalogue_dir
-    ctx = runtime.WorkerContext(
-        model_home, database.sessions, redis_conn, Registry(model_home.models_dir, directory)
-    )
+    ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
+    ctx.resources.catalogue.interval_s = 0.0
     before = ctx.scorer()
     assert before is not None and "kazakh_language_threat" not in before.catalogue.narrative_ids()
     directory.mkdir(parents=True, exist_ok=True)
@@ -227,19 +227,20 @@ def test_worker_picks_up_an_extension_and_keeps_the_last_good_one(
     card.write_text(json.dumps({**json.loads(card.read_text()), "version": "2999.01.01-000000"}))
     registry = Registry(newer, directory)
     register_and_activate(database.sessions, registry, "2999.01.01-000000", actor="test")
-    ctx.registry = registry
+    ctx.resources.registry = registry
     switched = ctx.scorer()
     assert switched is not None and switched.version == "2999.01.01-000000"
     assert switched.catalogue is after.catalogue
 
 
 def test_dashboard_names_extension_narratives(app: Flask, config: Config) -> None:
-    from moderation.dashboard.catalogue import narrative_description, narrative_label
+    from moderation.web.context import get_resources
+    from moderation.web.dashboard.catalogue import narrative_description, narrative_label
 
     config.catalogue_dir.mkdir(parents=True, exist_ok=True)
     (config.catalogue_dir / "site.yaml").write_text(EXTENSION_YAML, encoding="utf-8")
     with app.test_request_context("/?lang=en"):
-        app.extensions["narratives"]._checked_at = float("-inf")
+        get_resources().catalogue.interval_s = 0.0
         assert narrative_description("kazakh_language_threat").startswith("Kazakhstan's switch")
         assert narrative_description("artificial_state")
         assert narrative_label("kazakh_language_threat") in (

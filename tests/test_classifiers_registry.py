@@ -60,7 +60,9 @@ def test_skops_round_trip(model_root: Path, tmp_path: Path) -> None:
     texts = ["Du bist ein dummer Vollidiot", "Schönes Wetter heute."]
     first = Scorer.load(registry.path(version)).score(texts)
     second = Scorer.load(tmp_path / "copy").score(texts)
-    assert [r.scores_dict() for r in first] == [r.scores_dict() for r in second]
+    assert [(r.values(), r.techniques, r.narratives) for r in first] == [
+        (r.values(), r.techniques, r.narratives) for r in second
+    ]
 
 
 def test_untrusted_type_is_refused(model_root: Path, tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from moderation.accounts import NewSite
-from moderation.cli import cli
+from moderation.cli.main import cli
 from moderation.config import Config
-from moderation.keys import hash_key
-from moderation.models import Moderator, Site
+from moderation.store.accounts import NewSite
+from moderation.store.keys import hash_key
+from moderation.store.tables import Site, User
 from tests.conftest import TEST_REDIS_URL, Database
 
 
@@ -54,7 +54,7 @@ def test_users_create(config: Config, database: Database) -> None:
     )
     assert result.exit_code == 0, result.output
     with database.sessions() as session:
-        user = session.scalars(select(Moderator)).one()
+        user = session.scalars(select(User)).one()
         assert user.email == "mod@example.org" and user.role == "moderator"
         assert "lang-genug-123" not in user.password_hash
     short = run(config, database, "users", "create", "b@example.org", "--password", "kurz")
@@ -70,7 +70,7 @@ def test_score_round_trip_matches_the_api(
 ) -> None:
     from rq import Queue, SimpleWorker
 
-    from classifiers.registry import Registry
+    from moderation.resources import Resources
     from workers import runtime
 
     texts = [
@@ -96,7 +96,7 @@ def test_score_round_trip_matches_the_api(
 
     connection = redis.Redis.from_url(TEST_REDIS_URL)
     runtime.install(
-        runtime.WorkerContext(model_home, database.sessions, connection, Registry(model_home.models_dir))
+        runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, connection))
     )
     try:
         ids = []

@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from moderation.accounts import NewSite
-from moderation.db import transaction
-from moderation.models import AuditEvent, Comment, Decision, ModeratorAction
+from moderation.store.accounts import NewSite
+from moderation.store.db import transaction
+from moderation.store.tables import AuditEvent, Comment, Decision, ModeratorAction
 from tests.browser import seed
 from tests.conftest import Database
 

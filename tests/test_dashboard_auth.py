@@ -6,9 +6,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from moderation.accounts import NewSite
-from moderation.db import transaction
-from moderation.models import AuditEvent
+from moderation.store.accounts import NewSite
+from moderation.store.db import transaction
+from moderation.store.tables import AuditEvent
 from tests.browser import seed
 from tests.conftest import Database
 

@@ -8,10 +8,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from moderation.accounts import NewSite
-from moderation.db import transaction
-from moderation.models import UNSCORED_PRIORITY, Comment, Decision, Site, review_priority
-from moderation.policy import DEFAULT_THRESHOLDS
+from moderation.domain.policy import DEFAULT_THRESHOLDS
+from moderation.domain.priority import UNSCORED_PRIORITY, review_priority
+from moderation.store.accounts import NewSite
+from moderation.store.db import transaction
+from moderation.store.tables import Comment, Decision, Site
 from tests.browser import seed
 from tests.conftest import Database
 from tests.test_dashboard_queue import card_ids

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from moderation.accounts import NewSite
-from moderation.db import transaction
-from moderation.models import utcnow
+from moderation.domain.timestamps import utcnow
+from moderation.store.accounts import NewSite
+from moderation.store.db import transaction
 from tests.browser import seed
 from tests.conftest import Database
 

@@ -8,13 +8,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from moderation import modelstore
-from moderation.accounts import NewSite
-from moderation.dashboard.decisions import apply_decision
-from moderation.db import transaction
-from moderation.keys import hash_key
-from moderation.models import Action, AuditEvent, Moderator, Site
-from moderation.policy import SitePolicy
+from moderation.domain.enums import Action
+from moderation.domain.policy import SitePolicy
+from moderation.store import model_versions
+from moderation.store.accounts import NewSite
+from moderation.store.db import transaction
+from moderation.store.decisions import apply_decision
+from moderation.store.keys import hash_key
+from moderation.store.tables import AuditEvent, Site, User
 from tests.browser import seed
 from tests.conftest import Database
 
@@ -24,7 +25,7 @@ def token(client: FlaskClient, database: Database, site: NewSite) -> str:
     with transaction(database.sessions) as session:
         seed.make_users(session)
         seeded = seed.seed(session, site.site.id, count=24)
-        moderator = session.scalars(select(Moderator).where(Moderator.email == "mod@example.org")).one()
+        moderator = session.scalars(select(User).where(User.email == "mod@example.org")).one()
         # A moderator approved the two riskiest held comments: a strict policy contradicts them.
         apply_decision(session, moderator, seeded.held[:2], Action.APPROVE)
     return seed.login(client, "admin@example.org", "admin-password-1")
@@ -146,12 +147,12 @@ def test_invalid_policy_is_refused(
 
 def test_models_page(client: FlaskClient, token: str, database: Database) -> None:
     with transaction(database.sessions) as session:
-        modelstore.register(
+        model_versions.register(
             session, "2026-11-20-a", {"version": "2026-11-20-a", "metrics": {"macro_f1": 0.71}}
         )
-        modelstore.register(
+        model_versions.register(
             session, "2026-11-24-b", {"version": "2026-11-24-b", "metrics": {"macro_f1": 0.74}}
         )
-        modelstore.activate(session, "2026-11-24-b", actor="test")
+        model_versions.activate(session, "2026-11-24-b", actor="test")
     html = client.get("/models").get_data(as_text=True)
     assert "Aktiv: 2026-11-24-b" in html and "macro_f1" in html and "2026-11-20-a" in html

@@ -9,9 +9,9 @@ from pathlib import Path
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from moderation.dashboard.highlight import highlight
+from moderation.web.dashboard.highlight import highlight
 
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "moderation" / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "moderation" / "web" / "translations"
 
 
 def test_highlight_escapes_and_marks() -> None:
@@ -69,12 +69,14 @@ def test_every_message_has_a_german_translation_and_compiled_catalogues_are_curr
             "ngettext:1,2",
             "-k",
             "lazy_gettext",
+            "-k",
+            "Attribute:2",
             "--no-location",
             "-o",
             str(pot),
             ".",
         ],
-        cwd=TRANSLATIONS.parents[1],
+        cwd=TRANSLATIONS.parents[2],
         check=True,
         capture_output=True,
     )

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from classifiers.registry import Registry
-from moderation.cli import cli
+from moderation.cli.main import cli
 from moderation.config import Config
 from tests.conftest import Database
 

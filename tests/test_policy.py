@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.models import Action, Source
-from moderation.policy import CommentFacts, SitePolicy, decide
+from moderation.domain.enums import Action, Source
+from moderation.domain.policy import CommentFacts, SitePolicy, decide
 
 CALM = {
     "toxicity": 0.05,

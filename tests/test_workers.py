@@ -18,14 +18,15 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from classifiers.registry import Registry
-from moderation.accounts import NewSite
-from moderation.bootstrap import register_and_activate
 from moderation.config import Config
-from moderation.models import AuditEvent, Comment, Decision, Scores
+from moderation.resources import Resources
+from moderation.store.accounts import NewSite
+from moderation.store.model_versions import register_and_activate
+from moderation.store.queue import PENDING_KEY, QUEUE_NAME, PendingQueue
+from moderation.store.tables import AuditEvent, Comment, Decision, Scores
 from tests.conftest import TEST_REDIS_URL, Database
 from workers import runtime
 from workers.pipeline import decide_batch
-from workers.queue import PENDING_KEY, QUEUE_NAME, PendingQueue
 from workers.reconcile import reconcile
 
 INSULT = "Du bist ein dummer Vollidiot"
@@ -34,7 +35,7 @@ CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
 
 @pytest.fixture
 def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
-    ctx = runtime.WorkerContext(model_home, database.sessions, redis_conn, Registry(model_home.models_dir))
+    ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
     runtime.install(ctx)
     yield ctx
     runtime.install(None)
@@ -150,7 +151,9 @@ def test_links_from_first_time_authors_are_held(
 def test_without_model_the_fallback_holds(
     client: FlaskClient, site: NewSite, config: Config, database: Database, redis_conn: redis.Redis
 ) -> None:
-    ctx = runtime.WorkerContext(config, database.sessions, redis_conn, Registry(config.home / "no-models"))
+    resources = Resources(config, database.engine, database.sessions, redis_conn)
+    resources.registry = Registry(config.home / "no-models")
+    ctx = runtime.WorkerContext(resources)
     runtime.install(ctx)
     try:
         cid = post(client, site, CIVIL).get_json()["id"]
@@ -186,7 +189,7 @@ def test_worker_killed_mid_batch_loses_nothing(
     # A real process takes a batch off the queue and dies before deciding it.
     script = (
         "import os, signal, redis\n"
-        "from workers.queue import PendingQueue\n"
+        "from moderation.store.queue import PendingQueue\n"
         f"q = PendingQueue(redis.Redis.from_url({TEST_REDIS_URL!r}))\n"
         "q.drain_started()\n"
         "assert len(q.pop(4)) == 4\n"
@@ -212,7 +215,7 @@ def test_racing_workers_decide_exactly_once(
 
     def run() -> None:
         barrier.wait()
-        results.append(decide_batch(database.sessions, scorer, ids))
+        results.append([event.comment_id for event in decide_batch(database.sessions, scorer, ids)])
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for thread in threads:
@@ -261,8 +264,8 @@ def test_worker_switches_to_a_newly_promoted_model(
     import json
     import shutil
 
-    from moderation import modelstore
-    from moderation.db import transaction
+    from moderation.store import model_versions
+    from moderation.store.db import transaction
 
     source = Registry(trained_model_dir)
     original = source.latest()
@@ -277,16 +280,16 @@ def test_worker_switches_to_a_newly_promoted_model(
     registry = Registry(root)
     register_and_activate(database.sessions, registry, "2000.01.01-000000", actor="test")
     monkeypatch.setattr(runtime, "MODEL_CHECK_INTERVAL_S", 0.0)
-    ctx = runtime.WorkerContext(config, database.sessions, redis_conn, registry)
+    ctx = runtime.WorkerContext(Resources(config, database.engine, database.sessions, redis_conn))
     first = ctx.scorer()
     assert first is not None and first.version == "2000.01.01-000000"
     register_and_activate(database.sessions, registry, "2000.01.02-000000", actor="test")
     second = ctx.scorer()
     assert second is not None and second.version == "2000.01.02-000000"
     with database.sessions() as session:
-        assert modelstore.previous_version(session) == "2000.01.01-000000"
+        assert model_versions.previous_version(session) == "2000.01.01-000000"
     with transaction(database.sessions) as session:
-        modelstore.activate(session, "2000.01.01-000000", actor="test:rollback")
+        model_versions.activate(session, "2000.01.01-000000", actor="test:rollback")
     rolled = ctx.scorer()
     assert rolled is not None and rolled.version == "2000.01.01-000000"
 

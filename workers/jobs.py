@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from moderation.store.queue import PendingQueue
 from workers import runtime
 from workers.pipeline import decide_batch
-from workers.queue import PendingQueue
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -19,13 +19,15 @@ def drain() -> int:
     queue.drain_started()
     total = 0
     while ids := queue.pop(context.config.batch_size):
-        decided = decide_batch(context.sessions, context.scorer(), ids, context.redis)
-        queue.announce_decided(decided)
-        total += len(decided)
+        events = decide_batch(context.resources.sessions, context.scorer(), ids, context.redis)
+        queue.announce_decided([event.comment_id for event in events])
+        total += len(events)
     log.info("drain decided %d comments", total)
     return total
 
 
 def reconcile_pending() -> int:
     context = runtime.current()
-    return reconcile(context.sessions, PendingQueue(context.redis), context.config.reconcile_after_s)
+    return reconcile(
+        context.resources.sessions, PendingQueue(context.redis), context.config.reconcile_after_s
+    )

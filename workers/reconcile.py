@@ -8,8 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.models import Comment, Status, utcnow
-from workers.queue import PendingQueue
+from moderation.domain.enums import Status
+from moderation.domain.timestamps import utcnow
+from moderation.store.queue import PendingQueue
+from moderation.store.tables import Comment
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import threading
 from rq import Queue, SimpleWorker
 
 from moderation.config import Config
+from moderation.store.queue import QUEUE_NAME, PendingQueue
 from workers import runtime
-from workers.queue import QUEUE_NAME, PendingQueue
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ def reconcile_loop(context: runtime.WorkerContext, every_s: float, stop: threadi
     while not stop.wait(every_s):
         try:
             if context.redis.set(RECONCILE_LOCK_KEY, "1", nx=True, ex=max(1, int(every_s) - 1)):
-                reconcile(context.sessions, PendingQueue(context.redis), context.config.reconcile_after_s)
+                reconcile(
+                    context.resources.sessions, PendingQueue(context.redis), context.config.reconcile_after_s
+                )
         except Exception:
             log.exception("reconcile pass failed; will retry")
 

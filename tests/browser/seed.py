@@ -11,8 +11,16 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from moderation.accounts import create_user
-from moderation.models import AuditEvent, Comment, Decision, Role, Scores, utcnow
+from moderation.domain import reasons
+from moderation.domain.attributes import NAMES, ScoreSet
+from moderation.domain.enums import Action, Role, Source
+from moderation.domain.facts import CommentFacts
+from moderation.domain.policy import Verdict
+from moderation.domain.priority import thresholds_of
+from moderation.domain.timestamps import utcnow
+from moderation.store.accounts import create_user
+from moderation.store.decisions import ModelDecision, record_model_decisions
+from moderation.store.tables import Comment, Site
 
 ARTICLE = "russland-kasachstan-befuerchtung"
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -94,11 +102,9 @@ TEXTS: list[tuple[str, str, str, dict[str, float]]] = [
     ),
 ]
 
-REASONS = {
-    "toxicity": "toxicity {v:.2f} >= hold threshold 0.50",
-    "propaganda": "propaganda {v:.2f} >= hold threshold 0.50",
-    "spam": "spam {v:.2f} >= hold threshold 0.50",
-}
+# The seeded reasons: each of these scores at or over 0.50 is named as a hold reason.
+REASON_ATTRIBUTES = ("toxicity", "propaganda", "spam")
+SEED_VERSION = "demo-2026-11"
 
 
 @dataclass
@@ -108,33 +114,32 @@ class Seeded:
     rejected: list[str]
 
 
-def _scores(comment_id: str, text: str, attribute: str, words: str, base: dict[str, float]) -> Scores:
-    values = {
-        k: 0.0 for k in ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
-    }
+def _scores(text: str, attribute: str, words: str, base: dict[str, float]) -> ScoreSet:
+    values = dict.fromkeys(NAMES, 0.0)
     values.update(base)
     spans: list[dict[str, Any]] = []
     if words and words in text:
         start = text.index(words)
         spans.append({"start": start, "end": start + len(words), "attribute": attribute, "weight": 0.42})
-    narratives = (
-        [{"id": "protect_russian_speakers", "score": values["propaganda"]}]
-        if values["propaganda"] > 0.5
-        else []
-    )
+    narratives = [("protect_russian_speakers", values["propaganda"])] if values["propaganda"] > 0.5 else []
     techniques = (
         {"whataboutism": 0.7}
         if "Was ist mit" in text
         else {"loaded_language": round(values["propaganda"] / 2, 2)}
     )
-    return Scores(
-        comment_id=comment_id,
-        model_version="demo-2026-11",
-        techniques=techniques,
-        narratives=narratives,
-        spans=spans,
-        **values,
-    )
+    return ScoreSet.rounded(values, techniques, narratives, spans)
+
+
+def _verdict(status: str, scores: dict[str, float] | None) -> Verdict:
+    action = {"held": Action.HOLD, "approved": Action.APPROVE, "rejected": Action.REJECT}[status]
+    found = [
+        reasons.score_band(name, "hold", value, 0.5, Action.HOLD)
+        for name, value in (scores or {}).items()
+        if name in REASON_ATTRIBUTES and value >= 0.5
+    ]
+    if not found and scores is not None:
+        found = [reasons.below_thresholds([(n, scores.get(n, 0.0), 0.5) for n in REASON_ATTRIBUTES])]
+    return Verdict(action, Source.MODEL, tuple(found))
 
 
 def add_comment(
@@ -151,7 +156,8 @@ def add_comment(
     parent_id: str | None = None,
     external_id: str | None = None,
 ) -> Comment:
-    """One decided comment: the row, its scores (when given) and the model's decision."""
+    """One decided comment: the row, then its scores (when given) and the model's decision, written by
+    the service's decision writer (so priority, audit event and recorded facts are as in production)."""
     created = created_at or utcnow()
     comment = Comment(
         site_id=site_id,
@@ -159,8 +165,7 @@ def add_comment(
         author_id=author,
         author_name=author.title(),
         text=text,
-        lang="de",
-        status=status,
+        status="pending",
         created_at=created,
         decided_at=created + timedelta(seconds=2),
         parent_id=parent_id,
@@ -168,36 +173,25 @@ def add_comment(
     )
     session.add(comment)
     session.flush()
-    reasons = []
-    if scores is not None:
-        row = _scores(comment.id, text, attribute, words, scores)
-        session.add(row)
-        reasons = [
-            {"code": f"{k}_hold", "detail": REASONS[k].format(v=v)}
-            for k, v in scores.items()
-            if k in REASONS and v >= 0.5
-        ] or [{"code": "below_thresholds", "detail": "all scores below"}]
-    action = {"held": "hold", "approved": "approve", "rejected": "reject"}[status]
-    session.add(
-        Decision(
-            comment_id=comment.id,
-            action=action,
-            source="model",
-            reasons=reasons,
-            model_version="demo-2026-11",
-            created_at=created + timedelta(seconds=2),
-        )
+    site = session.get(Site, site_id)
+    assert site is not None
+    record_model_decisions(
+        session,
+        [
+            ModelDecision(
+                comment_id=comment.id,
+                site_id=site_id,
+                verdict=_verdict(status, scores),
+                facts=CommentFacts(text, author_has_history=True, lang="de"),
+                scores=None if scores is None else _scores(text, attribute, words, scores),
+                lang="de",
+                thresholds=thresholds_of(site.policy),
+            )
+        ],
+        model_version=SEED_VERSION,
+        now=created + timedelta(seconds=2),
     )
-    session.add(
-        AuditEvent(
-            actor="model:demo-2026-11",
-            event="comment.decided",
-            site_id=site_id,
-            comment_id=comment.id,
-            data={"action": action, "source": "model"},
-            created_at=created + timedelta(seconds=2),
-        )
-    )
+    session.refresh(comment)
     return comment
 
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation import modelstore
-from moderation.accounts import create_site
-from moderation.app import create_app
 from moderation.config import Config
-from moderation.db import make_engine, make_session_factory, migrate, transaction
-from moderation.models import Decision
 from moderation.resources import Resources
+from moderation.store import model_versions
+from moderation.store.accounts import create_site
+from moderation.store.db import make_engine, make_session_factory, migrate, transaction
+from moderation.store.tables import Decision
+from moderation.web.app import create_app
 from tests.browser import seed
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -75,9 +75,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             ],
             "metrics": {"toxicity_macro_f1": 0.74, "propaganda_f1": 0.69},
         }
-        modelstore.register(session, "2026-11-20-de", dict(card, version="2026-11-20-de"))
-        modelstore.register(session, card["version"], card)  # type: ignore[arg-type]
-        modelstore.activate(session, "2026-11-24-de", actor="test")
+        model_versions.register(session, "2026-11-20-de", dict(card, version="2026-11-20-de"))
+        model_versions.register(session, card["version"], card)  # type: ignore[arg-type]
+        model_versions.activate(session, "2026-11-24-de", actor="test")
         site_id = site.id
     config = Config(home=home, database_url=url, redis_url=None, secret_key="browser-test-secret")
     app = create_app(

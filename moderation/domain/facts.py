@@ -1,0 +1,38 @@
+"""What the policy may know about a comment besides its scores.
+
+Built from storage by one function (`moderation.store.facts`) for the workers, the what-if preview and
+offline scoring alike. A fact that cannot be known (offline there is no author history and no stream
+of recent comments) is `None`, and the rules that need it do not apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommentFacts:
+    text: str
+    # Whether the author has an approved comment on this site from before this one.
+    author_has_history: bool | None = False
+    lang: str | None = None
+    # Recent comments with (nearly) the same text by other authors, and how many authors wrote them.
+    copies: int | None = 0
+    copy_authors: int | None = 0
+
+    def unknown(self) -> tuple[str, ...]:
+        """The names of the facts not known for this comment (rules needing them were skipped)."""
+        missing = []
+        if self.author_has_history is None:
+            missing.append("author_history")
+        if self.copies is None or self.copy_authors is None:
+            missing.append("copies")
+        return tuple(missing)
+
+    def recorded(self) -> dict[str, int | bool | None]:
+        """The facts a decision was made on, as stored beside it (what the preview replays)."""
+        return {
+            "author_has_history": self.author_has_history,
+            "copies": self.copies,
+            "copy_authors": self.copy_authors,
+        }

@@ -1,0 +1,67 @@
+"""The audit log: who did what and when, filterable, newest first, keyset-paged by id."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from moderation.store.tables import AuditEvent
+from moderation.web.context import get_resources
+
+bp = Blueprint("audit", __name__)
+
+PAGE_SIZE = 50
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.get("/audit")
+def index() -> Any:
+    args = request.args
+    actor = (args.get("actor") or "").strip()[:200]
+    event = (args.get("event") or "").strip()[:100]
+    comment_id = (args.get("comment") or "").strip()[:32]
+    day_from, day_to = _day(args.get("date_from")), _day(args.get("date_to"))
+    before = args.get("before", "")
+    query = select(AuditEvent)
+    if actor:
+        query = query.where(AuditEvent.actor.contains(actor, autoescape=True))
+    if event:
+        query = query.where(AuditEvent.event == event)
+    if comment_id:
+        query = query.where(AuditEvent.comment_id == comment_id)
+    if day_from:
+        query = query.where(AuditEvent.created_at >= datetime.combine(day_from, time.min, tzinfo=UTC))
+    if day_to:
+        query = query.where(
+            AuditEvent.created_at < datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    if before.isdigit():
+        query = query.where(AuditEvent.id < int(before))
+    with get_resources().sessions() as db:
+        rows = list(db.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)))
+        kinds = sorted(db.scalars(select(AuditEvent.event).distinct()))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    filters = {
+        "actor": actor,
+        "event": event,
+        "comment": comment_id,
+        "date_from": args.get("date_from", "") if day_from else "",
+        "date_to": args.get("date_to", "") if day_to else "",
+    }
+    return render_template(
+        "audit.html",
+        events=rows,
+        kinds=kinds,
+        filters=filters,
+        next_before=rows[-1].id if more and rows else None,
+    )
