@@ -13,13 +13,10 @@ from moderation.domain import reasons
 from moderation.domain.policy import SitePolicy, decide
 from moderation.domain.timestamps import iso, utcnow
 from moderation.store.facts import offline_facts
+from workers.errors import InputError
 from workers.pipeline import score_set
 
 BATCH = 512
-
-
-class InputError(ValueError):
-    pass
 
 
 def _read(lines: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -123,7 +123,8 @@ def score(input_path: Path, output_path: Path | None, site: str | None) -> None:
     from moderation.domain.policy import SitePolicy
     from moderation.store import model_versions
     from moderation.store.tables import Site
-    from workers.offline import InputError, score_lines
+    from workers.errors import InputError
+    from workers.offline import score_lines
 
     resources = open_resources()
     registry = resources.registry

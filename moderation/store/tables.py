@@ -139,7 +139,8 @@ class Decision(Base):
     `moderation.store.decisions`, with its `comment.decided` audit event."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_comment", "comment_id", "id"),)
+    # Undo deletes a decision; AUTOINCREMENT keeps SQLite from giving its id (kept in audit events) away.
+    __table_args__ = (Index("ix_decisions_comment", "comment_id", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))

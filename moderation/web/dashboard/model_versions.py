@@ -10,7 +10,7 @@ from flask import Blueprint, render_template
 from moderation.store import model_versions
 from moderation.web.context import get_resources
 
-bp = Blueprint("models", __name__)
+bp = Blueprint("model_versions", __name__)
 
 
 @bp.get("/models")

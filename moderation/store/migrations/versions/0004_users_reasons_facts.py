@@ -10,6 +10,7 @@ Create Date: 2026-11-30 00:30:00.000000
 - Reasons gain `params` (structured values); the dashboard renders them instead of parsing sentences.
   Stored sentences are parsed here, once; a sentence this revision cannot read keeps its `detail`.
 - `comment.decided` audit events get one shape whoever decided.
+- SQLite: decision ids are never reused (AUTOINCREMENT), so an undone decision's id stays its own.
 """
 
 import re
@@ -30,7 +31,8 @@ _BAND = re.compile(
     r"^(?P<attribute>\w+) (?P<score>[0-9.]+) >= (?P<band>hold|reject) threshold (?P<threshold>[0-9.]+)$"
 )
 _BELOW = re.compile(r"(\w+) ([0-9.]+) < ([0-9.]+)")
-_QUOTED = re.compile(r"'([^']*)'")
+_WORD = re.compile(r"^matched (?:banned|suspect) word '(.*)'$", re.S)
+_LANGUAGE = re.compile(r"^language '(.*)' is not one our models cover$", re.S)
 _COPIES = re.compile(r"at least (\d+) recent comments by (\d+) other authors")
 _LINK = re.compile(r"contains a link: (\S+)$")
 _FALLBACK = re.compile(r"fallback is (\w+)$")
@@ -62,11 +64,12 @@ def _params(code: str, detail: str) -> dict[str, Any] | None:
                 for a, s, t in _BELOW.findall(detail)
             ]
         }
-    quoted = _QUOTED.search(detail)
-    if code in ("banned_word", "suspect_word") and quoted:
-        return {"word": quoted[1]}
-    if code == "unsupported_language" and quoted:
-        return {"lang": quoted[1]}
+    word = _WORD.match(detail)
+    if code in ("banned_word", "suspect_word") and word:
+        return {"word": word[1]}
+    language = _LANGUAGE.match(detail)
+    if code == "unsupported_language" and language:
+        return {"lang": language[1]}
     copies = _COPIES.search(detail)
     if code == "coordinated_posting" and copies:
         return {"copies": int(copies[1]), "authors": int(copies[2])}
@@ -125,11 +128,90 @@ def _rewrite(bind: sa.Connection, table: sa.TableClause, column: str, change: An
         last = rows[-1][0]
 
 
+def _sentence(code: str, p: dict[str, Any]) -> str:
+    """The English sentence of a structured reason, as revision 0003 stored it (for downgrades)."""
+    for band in ("hold", "reject"):
+        if code.endswith(f"_{band}") and "threshold" in p:
+            return f"{p['attribute']} {float(p['score']):.2f} >= {band} threshold {float(p['threshold']):.2f}"
+    if code == "below_thresholds":
+        parts = [
+            f"{s['attribute']} {float(s['score']):.2f} < {float(s['threshold']):.2f}" for s in p["scores"]
+        ]
+        return "all scores below hold thresholds: " + ", ".join(parts)
+    sentences = {
+        "banned_word": "matched banned word '{word}'",
+        "suspect_word": "matched suspect word '{word}'",
+        "link_from_new_author": "first comment of this author contains a link: {link}",
+        "coordinated_posting": (
+            "nearly the same text as at least {copies} recent comments by {authors} other authors"
+        ),
+        "unsupported_language": "language '{lang}' is not one our models cover",
+        "scoring_failed": "the model could not score this comment; fallback is {fallback}",
+    }
+    return sentences[code].format(**p)
+
+
+def _with_sentences(reasons: Any) -> list[Any]:
+    out = []
+    for reason in reasons or []:
+        if isinstance(reason, dict) and isinstance(reason.get("params"), dict):
+            try:
+                reason = {
+                    "code": reason.get("code"),
+                    "detail": _sentence(str(reason.get("code")), reason["params"]),
+                }
+            except (KeyError, TypeError, ValueError):
+                reason = {
+                    "code": reason.get("code"),
+                    "detail": str(reason.get("detail") or reason.get("code")),
+                }
+        out.append(reason)
+    return out
+
+
+_POSTGRES_NAMES = [
+    ("SEQUENCE", "moderators_id_seq", "users_id_seq"),
+    ("INDEX", "moderators_pkey", "users_pkey"),
+    ("INDEX", "moderators_email_key", "users_email_key"),
+]
+
+
+def _rename_postgres_objects(forward: bool) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for kind, old, new in _POSTGRES_NAMES:
+        before, after = (old, new) if forward else (new, old)
+        op.execute(f"ALTER {kind} IF EXISTS {before} RENAME TO {after}")
+
+
+def _skip_undone_ids(bind: sa.Connection) -> None:
+    """Starts new decision ids above every id the audit trail names (undone decisions included)."""
+    row = bind.exec_driver_sql(
+        "SELECT max(CAST(json_extract(data, '$.decision_id') AS INTEGER)), "
+        "max(CAST(json_extract(data, '$.undo_of') AS INTEGER)) FROM audit_events "
+        "WHERE event = 'comment.decided'"
+    ).one()
+    named: list[Any] = list(row)
+    stored = bind.exec_driver_sql("SELECT max(id) FROM decisions").scalar()
+    top = max(int(value or 0) for value in (*named, stored))
+    if top:
+        bind.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'decisions'")
+        bind.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('decisions', ?)", (top,))
+
+
 def upgrade() -> None:
     op.rename_table("moderators", "users")
-    with op.batch_alter_table("decisions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("facts", sa.JSON(), nullable=True))
+    _rename_postgres_objects(forward=True)
     bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    # SQLite reuses the highest rowid after a delete, and undo deletes the decision it reverts: with
+    # AUTOINCREMENT an undone decision's id (kept in audit events) never names another decision.
+    with op.batch_alter_table(
+        "decisions", recreate="always" if sqlite else "auto", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.add_column(sa.Column("facts", sa.JSON(), nullable=True))
+    if sqlite:
+        _skip_undone_ids(bind)
     _rewrite(bind, _decisions, "reasons", _structured)
     _rewrite(
         bind,
@@ -141,6 +223,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to 0003: reasons get their sentences again (0003 showed `detail` as stored); events keep the
+    one shape otherwise, which 0003's pages read as well."""
+    bind = op.get_bind()
+    _rewrite(bind, _decisions, "reasons", _with_sentences)
+    _rewrite(
+        bind,
+        _events,
+        "data",
+        lambda data: {**dict(data or {}), "reasons": _with_sentences(dict(data or {}).get("reasons"))},
+        _events.c.event == "comment.decided",
+    )
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_column("facts")
+    _rename_postgres_objects(forward=False)
     op.rename_table("users", "moderators")
