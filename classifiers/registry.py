@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,11 +65,16 @@ class Registry:
 
     def save(self, version: str, vectorizer: TfidfVectorizer, heads: Heads, card: dict) -> str:
         """Write a new version atomically; a suffix makes the name unique if it is taken."""
+        return self.save_with(version, lambda directory: save_model(directory, vectorizer, heads, card))
+
+    def save_with(self, version: str, write: Callable[[Path], None]) -> str:
+        """Let `write` fill a hidden directory (with a model card), then rename it into place as `version`
+        (or `version-2`, ... if that name is taken); returns the name it got."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
         tmp.chmod(0o755)  # mkdtemp makes it private; workers may run as another user
         try:
-            save_model(tmp, vectorizer, heads, card)
+            write(tmp)
             counter = 1
             while True:
                 candidate = version if counter == 1 else f"{version}-{counter}"
@@ -84,6 +90,10 @@ class Registry:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def site(self, site_id: int) -> Registry:
+        """The registry of one site's own models (`<root>/sites/<site id>/<version>/`)."""
+        return Registry(self.root / "sites" / str(int(site_id)), self.catalogue_dir)
 
 
 def _stamp_version(model_dir: Path, version: str) -> None:

@@ -187,22 +187,39 @@ def train(
     seed: int = 0,
     progress: ProgressFn | None = None,
     catalogue_dir: Path | None = None,
+    exclude: Collection[str] | None = None,
 ) -> str:
     """Train every head, calibrate on CV, save a new version into the registry and return the version.
 
     Narratives that site editors added in `catalogue_dir` become features and training examples too.
+    `exclude` names corpora (directory names in `classifiers/corpora`, e.g. "germs_at") left out of
+    training; the model card lists them.
     """
     started = time.perf_counter()
     say: ProgressFn = progress or (lambda _msg: None)
+    excluded = sorted(set(exclude or ()))
+    unknown = set(excluded) - set(LICENCES)
+    if unknown:
+        raise ValueError(f"unknown corpora to exclude: {sorted(unknown)} (known: {sorted(LICENCES)})")
     catalogue = load_catalogue(catalogue_dir)
     corpora = load_corpora(licences=licences, quick=quick, seed=seed, semeval_names=catalogue.semeval_names)
+    # Filtered after loading, so the corpora that stay are sampled exactly as without `exclude`.
+    corpora = {
+        name: kept
+        for name, items in corpora.items()
+        if (kept := [e for e in items if e.source not in excluded])
+    }
     if not corpora:
-        raise ValueError(f"no corpus has a licence in {sorted(licences or [])}")
+        raise ValueError(
+            f"no corpus has a licence in {sorted(licences or [])} and is not excluded ({excluded})"
+        )
     examples = [e for items in corpora.values() for e in items]
     use_catalogue = licences is None or "cc0" in licences
     if use_catalogue:
         examples.extend(catalogue_examples(catalogue))
     say(f"loaded {len(examples)} examples from {len(corpora)} corpora")
+    if excluded:
+        say(f"excluded corpora: {', '.join(excluded)}")
 
     norms = [normalise(e.text) for e in examples]
     vectorizer = TfidfVectorizer(
@@ -294,6 +311,7 @@ def train(
             "quick": quick,
             "seed": seed,
             "licence_filter": sorted(licences) if licences is not None else None,
+            "excluded_corpora": excluded,
             "features": {
                 "analyzer": "classifiers.features.analyze",
                 "word_ngrams": [1, 2],

@@ -68,3 +68,30 @@ def transfer_splits(sources: Sequence[str]) -> list[tuple[str, np.ndarray, np.nd
         for name in TRANSFER_SOURCES
         if (src == name).any()
     ]
+
+
+GUARD_SET_SIZE = 600
+
+
+def guard_sets(size: int = GUARD_SET_SIZE, seed: int = 0) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Fixed validation sets carved from public training data (never a test split), on which a site
+    model's `site_reject` is tracked: a candidate must not lose what the active model knew about
+    plainly offensive comments. Each is a stratified sample, the same on every call."""
+    from classifiers.corpora import load_germeval2018, load_germeval2021
+
+    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    for name, loader in (
+        ("germeval2018_offense", load_germeval2018),
+        ("germeval2021_toxic", load_germeval2021),
+    ):
+        examples = [e for e in loader() if "toxicity" in e.labels]
+        rng = np.random.default_rng(seed)
+        y = np.array([int(e.labels["toxicity"] >= 0.5) for e in examples])
+        picked: list[int] = []
+        for value in (0, 1):
+            members = np.flatnonzero(y == value)
+            share = round(size * len(members) / len(y))
+            picked.extend(rng.choice(members, size=min(share, len(members)), replace=False).tolist())
+        picked.sort()
+        out[name] = ([examples[i].text for i in picked], y[picked])
+    return out

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.scoring import Scorer
-from moderation.domain.attributes import ATTRIBUTES, NAMES
+from moderation.domain.attributes import ATTRIBUTES, GENERIC_NAMES
 from tests import classifier_fixtures
 from workers.pipeline import score_set
 
@@ -69,7 +69,7 @@ def test_narrative_span_points_at_the_claim(scorer: Scorer) -> None:
 def test_scores_have_the_api_shape(scorer: Scorer) -> None:
     """The classifier scores every attribute the service knows; the domain gives them the API's shape."""
     (result,) = scorer.score([ASSERTED])
-    assert set(result.values()) == set(NAMES)
+    assert set(result.values()) == set(GENERIC_NAMES)
     scores = score_set(result).to_api()
     assert set(scores) == {a.name for a in ATTRIBUTES if a.summary} | {"attributes"}
     assert set(scores["attributes"]) == {a.name for a in ATTRIBUTES if not a.summary} | {

@@ -63,8 +63,9 @@ QUOTED = [  # A site's banned and suspect words are free text; the old policy qu
 UNPARSEABLE = {"code": "custom_rule", "detail": "whatever"}
 OLD_REASONS = [{"code": c, "detail": d} for c, d, _ in PARSEABLE] + [UNPARSEABLE]
 EVENT_KEYS = {"decision_id", "action", "source", "status", "reasons", "model_version", "reason_code"}
-EVENT_KEYS |= {"note", "undo_of"}
+EVENT_KEYS |= {"note", "undo_of", "site_model_version"}
 NO_VALUES = dict.fromkeys(["decision_id", "model_version", "reason_code", "note", "undo_of"])
+NO_VALUES |= {"site_model_version": None}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+import redis
+from rq import Queue
 
 from moderation.store.queue import PendingQueue
 from workers import runtime
@@ -10,6 +14,12 @@ from workers.pipeline import decide_batch
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
+
+TRAINING_QUEUE = "moderation-training"
+RETRAIN_JOB = "workers.jobs.retrain_due"
+RETRAIN_CHECK_EVERY = timedelta(hours=1)
+RETRAIN_SCHEDULED_KEY = "moderation:retrain-check-scheduled"
+RETRAIN_TIMEOUT_S = 3600
 
 
 def drain() -> int:
@@ -19,7 +29,10 @@ def drain() -> int:
     queue.drain_started()
     total = 0
     while ids := queue.pop(context.config.batch_size):
-        events = decide_batch(context.resources.sessions, context.scorer(), ids, context.redis)
+        active, shadows = context.site_models()
+        events = decide_batch(
+            context.resources.sessions, context.scorer(), ids, context.redis, active, shadows
+        )
         queue.announce_decided([event.comment_id for event in events])
         total += len(events)
     log.info("drain decided %d comments", total)
@@ -31,3 +44,32 @@ def reconcile_pending() -> int:
     return reconcile(
         context.resources.sessions, PendingQueue(context.redis), context.config.reconcile_after_s
     )
+
+
+def retrain_due() -> list[str]:
+    """Retrains every site that is due (`workers.retrain.due_sites`), then schedules the next check."""
+    from workers.retrain import due_sites, retrain_site
+
+    context = runtime.current()
+    done = []
+    try:
+        scorer = context.scorer()
+        for name in due_sites(context.resources):
+            try:
+                result = retrain_site(context.resources, name, actor="scheduler", scorer=scorer)
+                done.append(f"{name}: {result.line()}")
+            except Exception:
+                log.exception("retraining the site model of %s failed", name)
+    finally:
+        schedule_retrain_check(context.redis)
+    return done
+
+
+def schedule_retrain_check(connection: redis.Redis, delay: timedelta = RETRAIN_CHECK_EVERY) -> bool:
+    """Makes sure one retrain check is scheduled (RQ's scheduler, run by the workers); returns whether
+    this call scheduled it."""
+    queue = Queue(TRAINING_QUEUE, connection=connection)
+    if not connection.set(RETRAIN_SCHEDULED_KEY, "1", nx=True, ex=int(delay.total_seconds()) - 1):
+        return False
+    queue.enqueue_in(delay, RETRAIN_JOB, job_timeout=RETRAIN_TIMEOUT_S, result_ttl=86400, failure_ttl=86400)
+    return True

@@ -14,7 +14,7 @@ from moderation.domain.policy import SitePolicy, decide
 from moderation.domain.timestamps import iso, utcnow
 from moderation.store.facts import offline_facts
 from workers.errors import InputError
-from workers.pipeline import score_set
+from workers.pipeline import LoadedSiteModel, score_set
 
 BATCH = 512
 
@@ -33,7 +33,13 @@ def _read(lines: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def score_lines(
-    scorer: Scorer, policy: SitePolicy, source: IO[str], sink: IO[str], *, total: int | None = None
+    scorer: Scorer,
+    policy: SitePolicy,
+    source: IO[str],
+    sink: IO[str],
+    *,
+    total: int | None = None,
+    site_model: LoadedSiteModel | None = None,
 ) -> int:
     """Writes each input object plus `scores`, `spans` and `decision` as the HTTP API returns them, and
     `unknown_facts`: offline there is no author history and no stream of recent comments, so the rules
@@ -45,21 +51,29 @@ def score_lines(
         for _, record in _read(source):
             batch.append(record)
             if len(batch) >= BATCH:
-                written += _flush(scorer, policy, batch, sink)
+                written += _flush(scorer, policy, batch, sink, site_model)
                 bar.update(len(batch))
                 batch = []
         if batch:
-            written += _flush(scorer, policy, batch, sink)
+            written += _flush(scorer, policy, batch, sink, site_model)
             bar.update(len(batch))
     return written
 
 
-def _flush(scorer: Scorer, policy: SitePolicy, batch: list[dict[str, Any]], sink: IO[str]) -> int:
-    results = scorer.score([record["text"] for record in batch])
+def _flush(
+    scorer: Scorer,
+    policy: SitePolicy,
+    batch: list[dict[str, Any]],
+    sink: IO[str],
+    site_model: LoadedSiteModel | None,
+) -> int:
+    texts = [record["text"] for record in batch]
+    results = scorer.score(texts)
+    site_reject = site_model.model.predict(texts, results, scorer) if site_model is not None else None
     decided_at = iso(utcnow())
-    for record, result in zip(batch, results, strict=True):
+    for index, (record, result) in enumerate(zip(batch, results, strict=True)):
         facts = offline_facts(record["text"], result.lang)
-        scores = score_set(result)
+        scores = score_set(result, float(site_reject[index]) if site_reject is not None else None)
         verdict = decide(scores.values, facts, policy)
         out = dict(record)
         out["scores"] = scores.to_api()
@@ -70,6 +84,7 @@ def _flush(scorer: Scorer, policy: SitePolicy, batch: list[dict[str, Any]], sink
             "reasons": [reasons.for_api(r) for r in verdict.reasons_dicts()],
             "source": verdict.source.value,
             "model_version": scorer.version,
+            "site_model_version": site_model.version if site_model is not None else None,
             "decided_at": decided_at,
         }
         # Rules that need these facts (links from new authors, coordinated posting) could not apply.

@@ -16,13 +16,58 @@ import redis
 from classifiers.catalogue import Catalogue
 from classifiers.model import load_model
 from classifiers.scoring import Scorer
+from classifiers.site import load_site_model
 from moderation.config import Config
 from moderation.resources import Resources
+from moderation.store import site_models
 from moderation.store.model_versions import active_version
+from workers.pipeline import LoadedSiteModel
 
 log = logging.getLogger(__name__)
 
 MODEL_CHECK_INTERVAL_S = 5.0
+
+
+class SiteModelCache:
+    """Each site's active model, loaded once per version and swapped when the database names another.
+    Versions no longer active are dropped, so memory follows the number of sites with a model."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self._active: dict[int, LoadedSiteModel] = {}
+        self._shadow: dict[int, LoadedSiteModel] = {}
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> tuple[dict[int, LoadedSiteModel], dict[int, LoadedSiteModel]]:
+        """A snapshot for one batch, active and shadow models by site: the batch finishes on these
+        versions whatever is promoted meanwhile."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= MODEL_CHECK_INTERVAL_S:
+                self._checked_at = now
+                with self.resources.sessions() as session:
+                    active = {k: (v, 0) for k, v in site_models.active_versions(session).items()}
+                    shadow = site_models.shadow_versions(session)
+                self._refresh(self._active, active)
+                self._refresh(self._shadow, shadow)
+            return dict(self._active), dict(self._shadow)
+
+    def _refresh(self, loaded: dict[int, LoadedSiteModel], wanted: dict[int, tuple[str, int]]) -> None:
+        for site_id in set(loaded) - set(wanted):
+            del loaded[site_id]
+        for site_id, (version, record_id) in wanted.items():
+            held = loaded.get(site_id)
+            if held is not None and held.version == version:
+                continue
+            try:
+                model = load_site_model(self.resources.registry.site(site_id).path(version))
+            except Exception:
+                # Keep scoring with what this worker has (or without site_reject) rather than stop.
+                log.exception("cannot load site model %s of site %d", version, site_id)
+                continue
+            log.info("site %d: loaded site model %s", site_id, version)
+            loaded[site_id] = LoadedSiteModel(version, model, record_id)
 
 
 @dataclass
@@ -31,6 +76,14 @@ class WorkerContext:
     _scorer: Scorer | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _site_models: SiteModelCache | None = None
+
+    def site_models(self) -> tuple[dict[int, LoadedSiteModel], dict[int, LoadedSiteModel]]:
+        """The active and the shadow model of every site that has one (checked against the database
+        every few seconds)."""
+        if self._site_models is None:
+            self._site_models = SiteModelCache(self.resources)
+        return self._site_models.current()
 
     @property
     def config(self) -> Config:

@@ -10,6 +10,7 @@ from rq import Queue, SimpleWorker
 from moderation.config import Config
 from moderation.store.queue import QUEUE_NAME, PendingQueue
 from workers import runtime
+from workers.jobs import TRAINING_QUEUE, schedule_retrain_check
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,14 @@ def run_worker(config: Config, *, burst: bool = False, reconcile_every_s: float 
     stop = threading.Event()
     if reconcile_every_s > 0 and not burst:
         threading.Thread(target=reconcile_loop, args=(context, reconcile_every_s, stop), daemon=True).start()
-    # SimpleWorker runs jobs in this process, so the model loaded above serves every job.
-    worker = SimpleWorker([Queue(QUEUE_NAME, connection=context.redis)], connection=context.redis)
+    if not burst:
+        schedule_retrain_check(context.redis)
+    # SimpleWorker runs jobs in this process, so the model loaded above serves every job. Comments come
+    # first; retraining waits for a worker with no comments to decide. RQ's own scheduler (one worker at
+    # a time holds its lock) moves the hourly retrain check onto the queue when it is due.
+    queues = [Queue(QUEUE_NAME, connection=context.redis), Queue(TRAINING_QUEUE, connection=context.redis)]
+    worker = SimpleWorker(queues, connection=context.redis)
     try:
-        worker.work(burst=burst, logging_level="INFO")
+        worker.work(burst=burst, logging_level="INFO", with_scheduler=not burst)
     finally:
         stop.set()

@@ -78,15 +78,27 @@ def reconcile() -> None:
 
 @cli.command()
 @click.option("--licences", default=None, help="Comma-separated licence tokens, e.g. cc-by-4.0,mit,cc0.")
+@click.option(
+    "--exclude",
+    "excluded",
+    multiple=True,
+    help="Leave out this corpus (a directory name in classifiers/corpora, e.g. germs_at); repeatable.",
+)
 @click.option("--quick", is_flag=True, help="A small model in seconds (for trying things out).")
 @click.option("--activate/--no-activate", default=None, help="Default: activate if no model is active.")
-def train(licences: str | None, quick: bool, activate: bool | None) -> None:
+def train(licences: str | None, excluded: tuple[str, ...], quick: bool, activate: bool | None) -> None:
     """Train toxicity and propaganda models into the registry."""
+    from classifiers.corpora import LICENCES
     from classifiers.errors import CatalogueError
     from classifiers.training import train as run_training
     from moderation.store import model_versions
     from moderation.store.model_versions import register_and_activate
 
+    unknown = sorted(set(excluded) - set(LICENCES))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown corpus {', '.join(unknown)}; known: {', '.join(LICENCES)}", param_hint="--exclude"
+        )
     resources = open_resources()
     config, sessions, registry = resources.config, resources.sessions, resources.registry
     wanted = [token.strip() for token in licences.split(",") if token.strip()] if licences else None
@@ -97,6 +109,7 @@ def train(licences: str | None, quick: bool, activate: bool | None) -> None:
             quick=quick,
             progress=click.echo,
             catalogue_dir=config.catalogue_dir,
+            exclude=list(excluded) or None,
         )
     except CatalogueError as exc:
         raise click.ClickException(f"narrative catalogue extension: {exc}") from exc
@@ -114,45 +127,57 @@ def train(licences: str | None, quick: bool, activate: bool | None) -> None:
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--site", default=None, help="Apply this site's policy instead of the default one.")
+@click.option(
+    "--site", default=None, help="Apply this site's policy and its own model (site_reject) if it has one."
+)
 def score(input_path: Path, output_path: Path | None, site: str | None) -> None:
     """Score a JSONL file offline with the active model; writes JSONL (stdout by default)."""
     from sqlalchemy import select
 
     from classifiers.errors import ClassifierError
+    from classifiers.site import load_site_model
     from moderation.domain.policy import SitePolicy
-    from moderation.store import model_versions
+    from moderation.store import model_versions, site_models
     from moderation.store.tables import Site
     from workers.errors import InputError
     from workers.offline import score_lines
+    from workers.pipeline import LoadedSiteModel
 
     resources = open_resources()
     registry = resources.registry
+    site_model: LoadedSiteModel | None = None
     with resources.sessions() as session:
         version = model_versions.active_version(session) or registry.latest()
         policy = SitePolicy()
+        site_version = None
         if site is not None:
             row = session.scalars(select(Site).where(Site.name == site)).first()
             if row is None:
                 raise click.ClickException(f"no site named {site!r}")
             policy = SitePolicy.from_dict(row.policy)
+            site_id, site_version = row.id, site_models.active_version(session, row.id)
     if version is None:
         raise click.ClickException("no model yet: run `moderation train` first")
     try:
         scorer = registry.load(version)
+        if site_version is not None:
+            site_model = LoadedSiteModel(
+                site_version, load_site_model(registry.site(site_id).path(site_version))
+            )
     except ClassifierError as exc:
         raise click.ClickException(str(exc)) from exc
     total = sum(1 for line in input_path.open(encoding="utf-8") if line.strip())
     sink = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
     try:
         with input_path.open(encoding="utf-8") as source:
-            count = score_lines(scorer, policy, source, sink, total=total)
+            count = score_lines(scorer, policy, source, sink, total=total, site_model=site_model)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         if output_path:
             sink.close()
-    click.echo(f"scored {count} comments with model {version}", err=True)
+    with_site = f" and site model {site_model.version}" if site_model is not None else ""
+    click.echo(f"scored {count} comments with model {version}{with_site}", err=True)
     click.echo(
         "offline there is no author history and no stream of recent comments: the rules on links from "
         "new authors and on coordinated posting were not applied (`unknown_facts` in each line)",
@@ -214,11 +239,14 @@ def migrate_command() -> None:
 
 from moderation.cli.catalogue import catalogue  # noqa: E402
 from moderation.cli.evaluate import evaluate  # noqa: E402
+from moderation.cli.learning import labels, retrain  # noqa: E402
 from moderation.cli.model_versions import models  # noqa: E402
 
 cli.add_command(models)
 cli.add_command(evaluate)
 cli.add_command(catalogue)
+cli.add_command(labels)
+cli.add_command(retrain)
 
 
 def main() -> None:

@@ -19,13 +19,15 @@ class Attribute:
 
     `label` is the English display name (the dashboard translates it); `summary` attributes appear at
     the top level of the API's `scores` object and in the approval reason, the others under
-    `scores.attributes`; `can_reject` says whether a site's policy may reject on it (else only hold).
+    `scores.attributes`; `can_reject` says whether a site's policy may reject on it (else only hold);
+    `per_site` marks a score that the site's own model gives (the generic model gives the others).
     """
 
     name: str
     label: str
     summary: bool = False
     can_reject: bool = True
+    per_site: bool = False
 
 
 ATTRIBUTES: tuple[Attribute, ...] = (
@@ -36,8 +38,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("profanity", "profanity"),
     Attribute("threat", "threat"),
     Attribute("identity_attack", "identity attack"),
+    # The probability that this site's own moderators would reject the comment, from the site's model
+    # (`moderation retrain`); absent (null in the API) while a site has none.
+    Attribute("site_reject", "site's own standard", summary=True, per_site=True),
 )
 NAMES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES)
+GENERIC_NAMES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES if not a.per_site)
 BY_NAME: Mapping[str, Attribute] = {a.name: a for a in ATTRIBUTES}
 
 

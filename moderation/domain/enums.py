@@ -54,3 +54,26 @@ class ReasonCode(enum.StrEnum):
     SPAM = "spam"
     OFF_TOPIC = "off_topic"
     OTHER = "other"
+
+
+class LabelSource(enum.StrEnum):
+    """Where a site's training label comes from."""
+
+    MODERATOR = "moderator"
+    IMPORTED = "imported"
+
+
+class SiteModelState(enum.StrEnum):
+    CANDIDATE = "candidate"
+    ACTIVE = "active"
+    SHADOW = "shadow"
+    RETIRED = "retired"
+    REFUSED = "refused"
+
+
+class Outcome(enum.StrEnum):
+    """What the promotion guard decided about a site's candidate model."""
+
+    PROMOTED = "promoted"
+    KEPT = "kept"
+    REFUSED = "refused"

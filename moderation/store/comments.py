@@ -113,6 +113,7 @@ def serialize(comment: Comment) -> dict[str, Any]:
             "reasons": [reasons.for_api(r) for r in decision.reasons or []],
             "source": decision.source,
             "model_version": decision.model_version,
+            "site_model_version": decision.site_model_version,
             "decided_at": iso(decision.created_at),
         },
         "scores": comment.scores.score_set().to_api() if comment.scores else None,

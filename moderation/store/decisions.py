@@ -2,7 +2,7 @@
 the held queue's priority, for the workers (model and rule decisions), moderators and undo alike.
 
 Every write goes through `_emit`, which returns the `DecisionEvent` it recorded: one shape whoever
-decided. Later consumers of decisions (webhooks, training labels) hook in there, once.
+decided. Consumers of decisions hook in there, once: training labels (`moderation.store.labels`) do.
 
 A moderator decision is a label for retraining, so an undone decision is deleted rather than kept
 beside a correction: label exports then never see it.
@@ -25,6 +25,7 @@ from moderation.domain.policy import Thresholds, Verdict
 from moderation.domain.priority import UNSCORED_PRIORITY, review_priority, risk
 from moderation.domain.timestamps import as_utc, iso, utcnow
 from moderation.store.errors import DecisionError
+from moderation.store.labels import sync_label
 from moderation.store.priority import refresh_priorities
 from moderation.store.tables import AuditEvent, Comment, Decision, ModeratorAction, Scores, User
 
@@ -45,6 +46,7 @@ class DecisionEvent:
     status: str
     reasons: list[dict[str, Any]]
     model_version: str | None
+    site_model_version: str | None
     reason_code: str | None
     note: str | None
     actor: str
@@ -60,6 +62,7 @@ class DecisionEvent:
             "status": self.status,
             "reasons": self.reasons,
             "model_version": self.model_version,
+            "site_model_version": self.site_model_version,
             "reason_code": self.reason_code,
             "note": self.note,
             "undo_of": self.undo_of,
@@ -86,12 +89,17 @@ def _emit(
         status=Action(decision.action).status.value,
         reasons=list(decision.reasons or []),
         model_version=decision.model_version,
+        site_model_version=decision.site_model_version,
         reason_code=decision.reason_code,
         note=decision.note,
         actor=actor,
         decided_at=as_utc(decision.created_at) or utcnow(),
         undo_of=undo_of,
     )
+    if isinstance(comment, Comment):
+        # A decision on a stored comment (a moderator's, or the one an undo restores) may make or end a
+        # training label; the workers' decisions are on new comments, which have none.
+        sync_label(session, comment, decision)
     session.add(
         AuditEvent(
             actor=actor,
@@ -125,6 +133,7 @@ class ModelDecision:
     scores: ScoreSet | None
     lang: str | None
     thresholds: Thresholds
+    site_model_version: str | None = None
 
 
 def claim_pending(session: Session, ids: Sequence[str], now: datetime) -> set[str]:
@@ -179,6 +188,7 @@ def record_model_decisions(
             source=item.verdict.source.value,
             reasons=item.verdict.reasons_dicts(),
             model_version=model_version,
+            site_model_version=item.site_model_version,
             facts=item.facts.recorded(),
             created_at=now,
         )
@@ -331,6 +341,8 @@ def undo(session: Session, user: User, action_id: str) -> Undone:
             restored.append(
                 _emit(session, comment, previous, user_actor(user), at=utcnow(), undo_of=decision.id)
             )
+        else:
+            sync_label(session, comment, None)
         count += 1
         if comment.status == Status.HELD.value:
             back_in_held.append(comment.id)

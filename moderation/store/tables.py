@@ -49,6 +49,8 @@ class Site(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Retraining settings of the site's own model (`moderation.domain.learning.LearningSettings`).
+    learning: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -148,6 +150,8 @@ class Decision(Base):
     source: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     model_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The site's own model that scored `site_reject` for this decision (None: the site had none).
+    site_model_version: Mapped[str | None] = mapped_column(String(100), default=None)
     moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     reason_code: Mapped[str | None] = mapped_column(String(50), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
@@ -163,6 +167,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_created", "created_at"),
         Index("ix_audit_comment", "comment_id"),
+        Index("ix_audit_event_site", "event", "site_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -236,3 +241,66 @@ def priority_update() -> Update:
     """UPDATE comments SET priority = :priority WHERE id = :cid, for executemany."""
     table = cast(Table, Comment.__table__)
     return update(table).where(table.c.id == bindparam("cid")).values(priority=bindparam("priority"))
+
+
+class SiteLabel(Base):
+    """A training label of one site: a moderator's standing decision on one of its comments (kept in step
+    by `moderation.store.decisions`), or a decision imported from the site's archive (`source` imported).
+    `author_id` is kept so that erasing an author reaches their labels too."""
+
+    __tablename__ = "site_labels"
+    __table_args__ = (
+        Index("ix_site_labels_site_decided", "site_id", "decided_at", "id"),
+        Index("ix_site_labels_site_external", "site_id", "external_id"),
+        Index("ix_site_labels_site_author", "site_id", "author_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    comment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), unique=True, default=None
+    )
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    article_id: Mapped[str | None] = mapped_column(String(500), default=None)
+    author_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    text: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SiteModel(Base):
+    """One version of a site's own model: `state` is candidate, active (at most one per site), shadow,
+    retired or refused; `verdict` is what the promotion guard decided and why."""
+
+    __tablename__ = "site_models"
+    __table_args__ = (
+        UniqueConstraint("site_id", "version", name="uq_site_models_site_version"),
+        Index("ix_site_models_state", "state", "site_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class ShadowScore(Base):
+    """What a site model running in shadow said about a comment it did not decide."""
+
+    __tablename__ = "shadow_scores"
+    __table_args__ = (Index("ix_shadow_scores_model", "site_model_id", "scored_at"),)
+
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True)
+    site_model_id: Mapped[int] = mapped_column(
+        ForeignKey("site_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_reject: Mapped[float] = mapped_column(Float)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -173,6 +173,10 @@ SCHEMAS: dict[str, Any] = {
                     },
                     "source": {"type": "string", "enum": [s.value for s in Source]},
                     "model_version": {"type": ["string", "null"]},
+                    "site_model_version": {
+                        "type": ["string", "null"],
+                        "description": "the site's own model that scored `site_reject`; null without one",
+                    },
                     "decided_at": {"type": "string", "format": "date-time"},
                 },
             },

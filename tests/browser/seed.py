@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from moderation.domain import reasons
 from moderation.domain.attributes import NAMES, ScoreSet
-from moderation.domain.enums import Action, Role, Source
+from moderation.domain.enums import Action, Role, SiteModelState, Source
 from moderation.domain.facts import CommentFacts
+from moderation.domain.learning import Figures, judge
 from moderation.domain.policy import Verdict
 from moderation.domain.priority import thresholds_of
 from moderation.domain.timestamps import utcnow
+from moderation.store import site_models
 from moderation.store.accounts import create_user
 from moderation.store.decisions import ModelDecision, record_model_decisions
 from moderation.store.tables import Comment, Site
@@ -240,3 +242,53 @@ def login(client: FlaskClient, email: str, password: str) -> str:
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
     return csrf_of(client.get("/").get_data(as_text=True))
+
+
+SITE_MODEL_VERSIONS = ("2026.11.02-030000", "2026.11.16-030000", "2026.11.23-030000", "2026.11.28-030000")
+
+
+def site_model_verdict(
+    site: str, version: str, candidate: Figures, active: Figures | None, generic: float | None, labels: int
+) -> dict[str, Any]:
+    """A verdict as `workers/retrain.py` records it, with the promotion guard's own reasons."""
+    guard = judge(candidate, active, generic)
+    return {
+        "site": site,
+        "candidate": version,
+        "active": None,
+        "verdict": guard.outcome.value,
+        "reasons": [reason.to_dict() for reason in guard.reasons],
+        "metrics": {
+            "labels": labels,
+            "rejected": labels // 3,
+            "held_back": labels // 5,
+            "candidate": candidate.to_dict(),
+            "active": active.to_dict() if active is not None else None,
+            "generic_toxicity_slice_auc": generic,
+        },
+    }
+
+
+def add_site_models(
+    session: Session, site_id: int, site: str, versions: tuple[str, ...] = SITE_MODEL_VERSIONS
+) -> None:
+    """Four versions of a site's own model, recorded as retraining would (no model files): the first
+    promoted, the second promoted over it (active), the third kept (the active one stays), the fourth
+    refused; spread over the last four weeks."""
+    first, second, third, fourth = versions
+    public = {"germeval2018": 0.71}
+    steps = [
+        (first, Figures(0.78, {}), None, 120, SiteModelState.CANDIDATE, 28),
+        (second, Figures(0.83, public), Figures(0.78, public), 300, SiteModelState.CANDIDATE, 14),
+        (third, Figures(0.79, public), Figures(0.83, public), 410, SiteModelState.CANDIDATE, 7),
+        (fourth, Figures(0.55, {}), Figures(0.83, {}), 450, SiteModelState.REFUSED, 2),
+    ]
+    now = utcnow()
+    for version, candidate, active, labels, state, days_ago in steps:
+        verdict = site_model_verdict(site, version, candidate, active, 0.64, labels)
+        row = site_models.record(session, site_id, version, {}, state=state, verdict=verdict)
+        row.created_at = now - timedelta(days=days_ago)
+        if version in (first, second):
+            site_models.activate(session, site_id, version, actor="retrain")
+            row.activated_at = now - timedelta(days=days_ago)
+    session.flush()

@@ -78,6 +78,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         model_versions.register(session, "2026-11-20-de", dict(card, version="2026-11-20-de"))
         model_versions.register(session, card["version"], card)  # type: ignore[arg-type]
         model_versions.activate(session, "2026-11-24-de", actor="test")
+        seed.add_site_models(session, site.id, site.name)
         site_id = site.id
     config = Config(home=home, database_url=url, redis_url=None, secret_key="browser-test-secret")
     app = create_app(
@@ -216,6 +217,12 @@ def test_screenshots_of_each_page(browser: object, live: Live) -> None:
     for name, path in shots.items():
         admin.goto(live.url + path)
         admin.screenshot(path=str(SCREENSHOTS / name), full_page=name == "stats.png")
+    admin.goto(live.url + "/models")
+    section = admin.locator(f"#site-{live.site_id}")
+    expect(section).to_contain_text("Seitenmodell")
+    expect(section.locator("button", has_text="Zurück zu")).to_be_visible()
+    section.scroll_into_view_if_needed()
+    admin.screenshot(path=str(SCREENSHOTS / "models-site.png"), full_page=True)
     admin.goto(live.url + f"/settings/sites/{live.site_id}")
     admin.fill("[name=toxicity_hold]", "0.4")
     admin.click("button[value=preview]")

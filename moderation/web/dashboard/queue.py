@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -14,7 +15,7 @@ from moderation.domain.enums import ReasonCode
 from moderation.store.decisions import UNDO_WINDOW
 from moderation.store.tables import AuditEvent, Comment, User
 from moderation.web.context import get_resources
-from moderation.web.dashboard import queries
+from moderation.web.dashboard import queries, stats
 
 bp = Blueprint("queue", __name__)
 
@@ -35,8 +36,11 @@ def _render_queue(queue: str) -> Any:
         page = queries.fetch_page(db, filters)
         counts = queries.counts(db, filters)
         sites = queries.sites(db)
+    # Admins see when a site's model drifts from its moderators (details on the statistics page).
+    drift_warnings = stats.banner_warnings() if current_user.is_admin else []
     return render_template(
         "queue.html",
+        drift_warnings=drift_warnings,
         filters=filters,
         page=page,
         counts=counts,

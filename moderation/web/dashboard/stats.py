@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from moderation.domain import drift as domain_drift
+from moderation.domain.drift import DriftWarning
 from moderation.domain.enums import Source
 from moderation.domain.timestamps import as_utc
+from moderation.store import drift as store_drift
 from moderation.store.tables import Comment, Decision, Scores, User
 from moderation.web.context import get_resources
 from moderation.web.dashboard import charts, queries, wording
@@ -133,6 +137,63 @@ def _distributions(db: Session, since: datetime, site: int | None) -> dict[str, 
     }
 
 
+DRIFT_CACHE_SECONDS = 300.0
+
+
+def site_drifts() -> list[store_drift.SiteDrift]:
+    """Every site's drift figures and warnings, computed at most every `DRIFT_CACHE_SECONDS` per process:
+    the figures move by the day, the queue (which shows admins the warnings) loads often, and the
+    queries read four weeks of decisions and scores."""
+    cache: dict[str, Any] = current_app.extensions.setdefault("drift_figures", {})
+    now, today = time.monotonic(), datetime.now(UTC).date()
+    if cache.get("until", 0.0) < now or cache.get("today") != today:
+        with get_resources().sessions() as db:
+            cache["drifts"] = store_drift.site_drift(db, today)
+        cache["until"], cache["today"] = now + DRIFT_CACHE_SECONDS, today
+    return list(cache["drifts"])
+
+
+def banner_warnings() -> list[tuple[str, DriftWarning]]:
+    """The drift warnings of every site, for the queue's banner."""
+    return [(d.site_name, w) for d in site_drifts() for w in d.warnings]
+
+
+def _drift(site: int | None) -> dict[str, Any]:
+    """Drift warnings of every site (or the chosen one), and their per-day figures added up."""
+    drifts = [d for d in site_drifts() if site is None or d.site_id == site]
+    today = datetime.now(UTC).date()
+    series = domain_drift.complete([day for d in drifts for day in d.days], today)
+    labels = [format_skeleton("Md", d.day, locale=get_locale()) for d in series]
+    bars = {
+        _("upheld"): [float(d.decisions - d.overridden) for d in series],
+        _("reversed by a moderator"): [float(d.overridden) for d in series],
+    }
+    return {
+        "drift_warnings": [(d.site_name, w) for d in drifts for w in d.warnings],
+        "drift_days": list(reversed(series)),
+        "drift_charts": [
+            charts.stacked_bars(
+                _("Model and rule decisions (approve or reject) per day, and how many a moderator reversed"),
+                labels,
+                bars,
+                y_title=_("decisions"),
+                x_title=_("day the model decided (UTC)"),
+                width=width,
+                css_class=css_class,
+            )
+            for width, css_class in ((charts.WIDE, "chart-wide"), (charts.NARROW, "chart-narrow"))
+        ],
+        "drift_cache_minutes": round(DRIFT_CACHE_SECONDS / 60),
+        "drift_window": (domain_drift.RECENT_DAYS, domain_drift.WINDOW_DAYS - domain_drift.RECENT_DAYS),
+        "drift_limits": {
+            "override": domain_drift.OVERRIDE_RISE,
+            "decisions": domain_drift.MIN_DECISIONS,
+            "shift": domain_drift.SCORE_SHIFT,
+            "scored": domain_drift.MIN_SCORED,
+        },
+    }
+
+
 @bp.get("/stats")
 def index() -> Any:
     filters = queries.Filters.from_args("all", request.args)
@@ -143,6 +204,7 @@ def index() -> Any:
         figures = _moderation_figures(db, since, filters.site)
         distributions = _distributions(db, since, filters.site)
         sites = queries.sites(db)
+    drift = _drift(filters.site)
     return render_template(
         "stats.html",
         filters=filters,
@@ -163,4 +225,5 @@ def index() -> Any:
         depth=depth,
         figures=figures,
         **distributions,
+        **drift,
     )

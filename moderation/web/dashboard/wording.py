@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_decimal, lazy_gettext
+from flask_babel import format_date, format_decimal, lazy_gettext
 from flask_babel import gettext as _
 
-from moderation.domain import attributes, reasons
+from moderation.domain import attributes, drift, reasons
+from moderation.domain.drift import DriftWarning
 from moderation.store.errors import DecisionError
 
 STATUSES = {
@@ -49,8 +50,24 @@ EVENTS = {
     "site.policy_changed": lazy_gettext("policy changed"),
     "user.created": lazy_gettext("user created"),
     "model.activated": lazy_gettext("model activated"),
+    "site.learning_changed": lazy_gettext("learning settings changed"),
+    "site_model.verdict": lazy_gettext("site model judged"),
+    "site_model.activated": lazy_gettext("site model activated"),
+    "site_model.shadow": lazy_gettext("site model shadow changed"),
     "login.failed": lazy_gettext("login failed"),
     "login.succeeded": lazy_gettext("logged in"),
+}
+SITE_MODEL_STATES = {
+    "candidate": lazy_gettext("candidate"),
+    "active": lazy_gettext("active"),
+    "shadow": lazy_gettext("in shadow"),
+    "retired": lazy_gettext("retired"),
+    "refused": lazy_gettext("refused"),
+}
+VERDICTS = {
+    "promoted": lazy_gettext("promoted"),
+    "kept": lazy_gettext("not promoted, the active model stays"),
+    "refused": lazy_gettext("refused"),
 }
 DECISION_ERRORS = {
     "reason_required": lazy_gettext("a rejection needs a reason code"),
@@ -74,6 +91,8 @@ source_label = _lookup(SOURCES)
 attribute_label = _lookup(ATTRIBUTES)
 reason_code_label = _lookup(REASON_CODES)
 event_label = _lookup(EVENTS)
+site_model_state_label = _lookup(SITE_MODEL_STATES)
+verdict_label = _lookup(VERDICTS)
 
 
 def decision_error(error: DecisionError) -> str:
@@ -151,6 +170,132 @@ def decision_summary(data: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+# -- site models: the promotion guard's reasons -------------------------------------------------------
+# The guard (`moderation.domain.learning.GuardReason`) records `{"code", "params", "detail"}`; the page
+# words each code in the reader's language and shows the English `detail` for a code it does not know.
+
+
+def guard_reason_code(reason: Any) -> tuple[str, dict[str, str]] | None:
+    """A recorded guard reason as (code, params), or None when it has no code."""
+    if isinstance(reason, Mapping):
+        code, params = reason.get("code"), reason.get("params")
+        if isinstance(code, str) and isinstance(params, Mapping):
+            return code, {str(k): str(v) for k, v in params.items()}
+    return None
+
+
+def _auc(raw: str) -> str:
+    return str(format_decimal(float(raw), "0.000"))
+
+
+def guard_reason(reason: Any) -> str:
+    """One reason of the promotion guard, in the reader's language."""
+    found = guard_reason_code(reason)
+    fallback = str(reason.get("detail", reason)) if isinstance(reason, Mapping) else str(reason)
+    if found is None:
+        return fallback
+    code, p = found
+    try:
+        texts: dict[str, Callable[[], str]] = {
+            "slice_one_kind": lambda: _(
+                "the held-back newest decisions are all of one kind: nothing to measure the model on"
+            ),
+            "not_above_chance": lambda: _(
+                "held-back AUC %(auc)s is not above chance on %(slice)s held-back labels "
+                "(lower end of the 95 %% interval: %(low)s)",
+                auc=_auc(p["auc"]),
+                slice=int(p["slice"]),
+                low=_auc(p["low"]),
+            ),
+            "below_floor": lambda: _(
+                "held-back AUC %(auc)s is below the floor of %(floor)s",
+                auc=_auc(p["auc"]),
+                floor=_number(p["floor"]),
+            ),
+            "first_beats_generic": lambda: _(
+                "first site model: held-back AUC %(auc)s beats the generic toxicity score (%(generic)s)",
+                auc=_auc(p["auc"]),
+                generic=_auc(p["generic"]),
+            ),
+            "not_beats_generic": lambda: _(
+                "held-back AUC %(auc)s does not beat the generic toxicity score (%(generic)s)",
+                auc=_auc(p["auc"]),
+                generic=_auc(p["generic"]),
+            ),
+            "slice_holds": lambda: _(
+                "held-back AUC %(auc)s against %(active)s for the active model; "
+                "no public validation figure dropped",
+                auc=_auc(p["auc"]),
+                active=_auc(p["active"]),
+            ),
+            "auc_dropped": lambda: (
+                _(
+                    "held-back AUC %(auc)s is more than %(tolerance)s below the active model's %(active)s",
+                    auc=_auc(p["auc"]),
+                    active=_auc(p["active"]),
+                    tolerance=_number(p["tolerance"]),
+                )
+                if p["name"] == "slice"
+                else _(
+                    "public validation set %(name)s: AUC %(auc)s is more than %(tolerance)s below the "
+                    "active model's %(active)s",
+                    name=p["name"],
+                    auc=_auc(p["auc"]),
+                    active=_auc(p["active"]),
+                    tolerance=_number(p["tolerance"]),
+                )
+            ),
+            "too_few_labels": lambda: _(
+                "%(labels)s labels (%(rejected)s rejected): at least %(min_labels)s are needed, "
+                "%(per_class)s of each kind",
+                labels=int(p["labels"]),
+                rejected=int(p["rejected"]),
+                min_labels=int(p["min_labels"]),
+                per_class=int(p["per_class"]),
+            ),
+        }
+        return texts[code]() if code in texts else fallback
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+# -- drift warnings ------------------------------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    return f"{format_decimal(round(value * 100, 1), '0.#')} %"
+
+
+def drift_warning(site: str, warning: DriftWarning) -> str:
+    """A drift warning (`moderation.domain.drift`) as a sentence naming its site."""
+    p = warning.params
+    if warning.code == drift.OVERRIDE_RATE_UP:
+        return _(
+            "%(site)s: moderators reversed %(recent)s of the model's approve and reject decisions in the "
+            "last %(recent_days)d days, against %(baseline)s in the %(baseline_days)d days before "
+            "(%(recent_decisions)d and %(baseline_decisions)d decisions).",
+            site=site,
+            recent=_rate(p["recent_rate"]),
+            baseline=_rate(p["baseline_rate"]),
+            recent_days=int(p["recent_days"]),
+            baseline_days=int(p["baseline_days"]),
+            recent_decisions=int(p["recent_decisions"]),
+            baseline_decisions=int(p["baseline_decisions"]),
+        )
+    if warning.code == drift.SCORE_MOVED:
+        return _(
+            "%(site)s: the mean %(score)s score was %(recent)s in the last %(recent_days)d days, against "
+            "%(baseline)s in the %(baseline_days)d days before.",
+            site=site,
+            score=attribute_label(str(p["score"])),
+            recent=_number(p["recent_mean"]),
+            baseline=_number(p["baseline_mean"]),
+            recent_days=int(p["recent_days"]),
+            baseline_days=int(p["baseline_days"]),
+        )
+    return f"{site}: {warning.code}"
+
+
 def init_app(app: Flask) -> None:
     for name, function in {
         "status_label": status_label,
@@ -161,5 +306,12 @@ def init_app(app: Flask) -> None:
         "event_label": event_label,
         "explain_reason": explain_reason,
         "decision_summary": decision_summary,
+        "site_model_state_label": site_model_state_label,
+        "verdict_label": verdict_label,
+        "guard_reason": guard_reason,
+        "auc": lambda value: _auc(str(value)),
+        "score": lambda value: "–" if value is None else _number(value),
+        "day": lambda value: str(format_date(value, "medium")),
     }.items():
         app.jinja_env.filters[name] = function
+    app.jinja_env.globals["drift_warning"] = drift_warning
