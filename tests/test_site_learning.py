@@ -16,14 +16,16 @@ from sqlalchemy import select
 
 from classifiers.registry import Registry
 from moderation.config import Config
-from moderation.domain.enums import SiteModelState
+from moderation.domain.enums import Action, SiteModelState
 from moderation.domain.labels import LabelIn
 from moderation.resources import Resources
 from moderation.store.accounts import NewSite
 from moderation.store.db import transaction
+from moderation.store.decisions import apply_decision
 from moderation.store.labels import import_labels
 from moderation.store.model_versions import register_and_activate
-from moderation.store.tables import AuditEvent, Decision, SiteModel
+from moderation.store.tables import AuditEvent, Decision, ShadowScore, SiteModel, User
+from tests.browser import seed
 from tests.conftest import Database
 from tests.test_cli import run
 from tests.test_workers import get, post, work
@@ -168,6 +170,22 @@ def test_the_site_learns_an_insult_and_workers_use_it_without_a_restart(
     assert _decide(client, site, redis_conn, text)["decision"]["site_model_version"] == version
     refused = run(home, database, "models", "promote", "no-such-version", "--site", "testsite")
     assert refused.exit_code == 1 and "not recorded" in refused.output
+
+    # The newer model in shadow: it scores beside the active one without deciding, and once moderators
+    # decide, `models list` says how often each agreed with them.
+    shadow = run(home, database, "models", "shadow", second["candidate"], "--site", "testsite")
+    assert shadow.exit_code == 0, shadow.output
+    shadowed = _decide(client, site, redis_conn, f"Der Nachbar ist ein {WORD}.")
+    assert shadowed["decision"]["site_model_version"] == version
+    with database.sessions() as session:
+        scored = session.scalars(select(ShadowScore).where(ShadowScore.comment_id == shadowed["id"])).one()
+        assert scored.site_reject >= 0.5
+    with transaction(database.sessions) as session:
+        seed.make_users(session)
+        moderator = session.scalars(select(User).where(User.email == "mod@example.org")).one()
+        apply_decision(session, moderator, [shadowed["id"]], Action.REJECT, "insult")
+    listed = run(home, database, "models", "list", "--site", "testsite")
+    assert listed.output.count("agreed with the moderators on 1 of 1 comments") == 2, listed.output
 
 
 def test_corrupted_labels_are_refused_and_the_reason_recorded(
