@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -22,6 +23,7 @@ from moderation.store.accounts import NewSite, create_site
 from moderation.store.db import make_engine, make_session_factory, migrate, transaction
 from moderation.store.model_versions import register_and_activate
 from moderation.web.app import create_app
+from workers import runtime
 
 # One quick-trained model per test session, shared by every test that needs a real model.
 pytest_plugins = ["tests.classifier_fixtures"]
@@ -123,6 +125,15 @@ def app(resources: Resources) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Iterator[Any]:
+    """A worker context with the session's model, installed for jobs run in this process."""
+    ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
+    runtime.install(ctx)
+    yield ctx
+    runtime.install(None)
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import pytest
 import redis
 from flask.testing import FlaskClient
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from moderation.config import Config
-from moderation.resources import Resources
 from moderation.store.accounts import NewSite
 from moderation.store.db import transaction
 from moderation.store.decisions import DecisionEvent
@@ -22,7 +19,6 @@ from moderation.store.queue import QUEUE_NAME
 from moderation.store.tables import AuditEvent, Comment, Decision
 from tests.browser import seed
 from tests.conftest import Database
-from workers import runtime
 from workers.pipeline import decide_batch
 
 JSON = {"Accept": "application/json"}
@@ -49,14 +45,6 @@ SHAPE: dict[str, type] = {
 ALWAYS_NULL_HERE = {"site_model_version"}
 NEVER_NULL = {"decision_id", "action", "source", "status", "reasons"}
 STATUS_OF = {"approve": "approved", "hold": "held", "reject": "rejected"}
-
-
-@pytest.fixture
-def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
-    ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
-    runtime.install(ctx)
-    yield ctx
-    runtime.install(None)
 
 
 def post(client: FlaskClient, site: NewSite, text: str, author: str) -> str:

@@ -9,22 +9,19 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import redis
 from flask.testing import FlaskClient
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from moderation.config import Config
 from moderation.domain.policy import SitePolicy
-from moderation.resources import Resources
 from moderation.store.accounts import NewSite
 from moderation.store.db import transaction
 from moderation.store.queue import QUEUE_NAME
 from moderation.store.tables import Comment, Decision, Site
 from moderation.web.dashboard import whatif
 from tests.conftest import Database
-from workers import runtime
+from tests.test_decision_events import post
 
 CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
 EARLIER = "Danke für den ausführlichen Bericht über die Wahlen in Kasachstan."
@@ -91,24 +88,6 @@ BY_RULES = {
     "banned word",
     "suspect word",
 }
-
-
-@pytest.fixture
-def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
-    ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
-    runtime.install(ctx)
-    yield ctx
-    runtime.install(None)
-
-
-def post(client: FlaskClient, site: NewSite, text: str, author: str) -> str:
-    response = client.post(
-        "/api/v1/comments",
-        json={"text": text, "article_id": "kasachstan-russland", "author": {"id": author}},
-        headers={"Authorization": f"Bearer {site.secret_key}"},
-    )
-    assert response.status_code == 202, response.get_json()
-    return str(response.get_json()["id"])
 
 
 def work(redis_conn: redis.Redis) -> None:
