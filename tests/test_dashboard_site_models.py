@@ -230,6 +230,7 @@ def test_every_guard_reason_is_worded_in_german(app: Flask) -> None:
         judge(Figures(0.8, {"germeval": 0.6}), Figures(0.8, {"germeval": 0.7}), 0.6),
         judge(Figures(0.7, {"germeval": 0.7}), Figures(0.8, {"germeval": 0.7}), 0.6),
         judge(Figures(0.8, {"germeval": 0.7}), Figures(0.79, {"germeval": 0.7}), 0.6),
+        judge(Figures(0.8, {"germeval": 0.4}), None, 0.6),
     ]
     reasons = [r.to_dict() for case in cases for r in case.reasons]
     reasons.append(too_few_labels(30, 8).to_dict())

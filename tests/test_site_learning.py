@@ -127,7 +127,7 @@ def test_the_site_learns_an_insult_and_workers_use_it_without_a_restart(
 
     _import(database, site.site.id, _archive(random.Random(1), 400))
     verdict = _retrain(home, database, "testsite")
-    assert verdict["verdict"] == "promoted", verdict
+    assert verdict["verdict"] == "promoted", verdict["reasons"]
     version = verdict["candidate"]
     assert verdict["metrics"]["candidate"]["slice_auc"] > verdict["metrics"]["generic_toxicity_slice_auc"]
 

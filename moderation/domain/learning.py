@@ -17,7 +17,14 @@ HELD_BACK_SHARE = 0.2  # the most recent fifth of a site's labels: standards dri
 MIN_LABELS = 50  # fewer and neither a model nor its evaluation on the slice means anything
 MIN_PER_CLASS = 10
 MIN_SLICE_AUC = 0.6  # a model no better than this on the site's newest decisions is not worth running
-TOLERANCE = 0.01  # "holds": no tracked metric may drop by more than this (ROC AUC)
+TOLERANCE = 0.01  # "holds": the site's slice may drop by at most this (ROC AUC)
+# The public validation sets measure `site_reject` against what the public corpora call offensive. A site
+# model leans less on that as its own labels grow (GerMS-AT as a site: 0.806 with 800 labels, 0.721 with
+# 5,827, while its own held-back slice improved), so a strict "no drop" rule there would refuse every
+# healthy retrain. They guard against the harm they can see: a model that no longer tells offensive from
+# civil at all, or turns it round (corrupted or inverted labels), is refused at or below chance. (A floor
+# of 0.55 refused a healthy small site on GermEval 2021 with the small test model: 0.543.)
+PUBLIC_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,14 @@ class GuardReason:
             "not_beats_generic": lambda: (
                 f"slice AUC {p['auc']:.3f} does not beat generic toxicity {p['generic']:.3f}"
             ),
-            "slice_holds": lambda: (
-                f"slice AUC {p['auc']:.3f} vs active {p['active']:.3f}; no public figure dropped"
+            "slice_holds": lambda: f"slice AUC {p['auc']:.3f} vs active {p['active']:.3f}",
+            "public_below_floor": lambda: (
+                f"{p['name']} AUC {p['auc']:.3f} is below the floor of {p['floor']:.2f}: the model no "
+                "longer tells what the public corpora call offensive from civil"
+            ),
+            "public_drifted": lambda: (
+                f"note: {p['name']} AUC {p['auc']:.3f} < active {p['active']:.3f} (above the floor "
+                f"of {p['floor']:.2f}; the site's own standard weighs more)"
             ),
             "auc_dropped": lambda: (
                 f"{p['name']} AUC {p['auc']:.3f} < active {p['active']:.3f} - {p['tolerance']}"
@@ -143,12 +156,13 @@ def judge(
 ) -> GuardVerdict:
     """The promotion guard.
 
-    - The candidate must be worth running at all: slice AUC at least `MIN_SLICE_AUC`, and better than
-      chance beyond the slice's noise (the lower end of its 95 % interval above 0.5); else refused.
+    - The candidate must be worth running at all: slice AUC at least `MIN_SLICE_AUC`, better than
+      chance beyond the slice's noise (the lower end of its 95 % interval above 0.5), and on every public
+      validation set above `PUBLIC_FLOOR` (chance); else refused.
     - A site's first candidate is promoted when it beats the generic toxicity score on the slice.
-    - Later candidates are promoted when the slice AUC improves or holds (drops by at most `TOLERANCE`)
-      and no public validation figure drops by more than `TOLERANCE`; a drop on a public set refuses the
-      candidate, a drop on the slice keeps the active model.
+    - Later candidates are promoted when the slice AUC improves or holds (drops by at most `TOLERANCE`);
+      a drop on the slice keeps the active model. A public figure that fell by more than `TOLERANCE` but
+      stays above the floor is recorded beside the verdict (`public_drifted`), not held against it.
     """
     if candidate.slice_auc is None:
         return GuardVerdict(Outcome.REFUSED, (GuardReason("slice_one_kind"),))
@@ -157,6 +171,19 @@ def judge(
         return GuardVerdict(
             Outcome.REFUSED, (GuardReason("below_floor", {"auc": auc, "floor": MIN_SLICE_AUC}),)
         )
+    if candidate.slice_low is not None and candidate.slice_low <= 0.5:
+        low = round(candidate.slice_low, 4)
+        return GuardVerdict(
+            Outcome.REFUSED,
+            (GuardReason("not_above_chance", {"auc": auc, "slice": slice_size, "low": low}),),
+        )
+    blind = tuple(
+        GuardReason("public_below_floor", {"name": name, "auc": round(value, 4), "floor": PUBLIC_FLOOR})
+        for name, value in sorted(candidate.public.items())
+        if value <= PUBLIC_FLOOR
+    )
+    if blind:
+        return GuardVerdict(Outcome.REFUSED, blind)
     if active is None or active.slice_auc is None:
         baseline = round(generic_slice_auc if generic_slice_auc is not None else 0.5, 4)
         if candidate.slice_auc > baseline:
@@ -166,21 +193,19 @@ def judge(
         return GuardVerdict(
             Outcome.REFUSED, (GuardReason("not_beats_generic", {"auc": auc, "generic": baseline}),)
         )
-    dropped = tuple(
+    drifted = tuple(
         GuardReason(
-            "auc_dropped",
+            "public_drifted",
             {
                 "name": name,
                 "auc": round(candidate.public[name], 4),
                 "active": round(value, 4),
-                "tolerance": TOLERANCE,
+                "floor": PUBLIC_FLOOR,
             },
         )
         for name, value in sorted(active.public.items())
         if name in candidate.public and candidate.public[name] < value - TOLERANCE
     )
-    if dropped:
-        return GuardVerdict(Outcome.REFUSED, dropped)
     was = round(active.slice_auc, 4)
     if candidate.slice_auc < active.slice_auc - TOLERANCE:
         return GuardVerdict(
@@ -189,9 +214,10 @@ def judge(
                 GuardReason(
                     "auc_dropped", {"name": "slice", "auc": auc, "active": was, "tolerance": TOLERANCE}
                 ),
+                *drifted,
             ),
         )
-    return GuardVerdict(Outcome.PROMOTED, (GuardReason("slice_holds", {"auc": auc, "active": was}),))
+    return GuardVerdict(Outcome.PROMOTED, (GuardReason("slice_holds", {"auc": auc, "active": was}), *drifted))
 
 
 def _round(value: float | None) -> float | None:

@@ -223,10 +223,24 @@ def guard_reason(reason: Any) -> str:
                 generic=_auc(p["generic"]),
             ),
             "slice_holds": lambda: _(
-                "held-back AUC %(auc)s against %(active)s for the active model; "
-                "no public validation figure dropped",
+                "held-back AUC %(auc)s against %(active)s for the active model",
                 auc=_auc(p["auc"]),
                 active=_auc(p["active"]),
+            ),
+            "public_below_floor": lambda: _(
+                "public validation set %(name)s: AUC %(auc)s is below the floor of %(floor)s; the model "
+                "no longer tells offensive from civil comments",
+                name=p["name"],
+                auc=_auc(p["auc"]),
+                floor=_number(p["floor"]),
+            ),
+            "public_drifted": lambda: _(
+                "note: on the public validation set %(name)s the AUC fell to %(auc)s from %(active)s "
+                "(still above the floor of %(floor)s; the site's own standard weighs more)",
+                name=p["name"],
+                auc=_auc(p["auc"]),
+                active=_auc(p["active"]),
+                floor=_number(p["floor"]),
             ),
             "auc_dropped": lambda: (
                 _(
