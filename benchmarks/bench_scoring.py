@@ -3,6 +3,10 @@
 Usage: python benchmarks/bench_scoring.py [--registry DIR] [--version V] [--batch 256] [--repeat 3]
        [--single 500] [--no-baseline]
 
+Both scoring profiles are measured: `fast` (n-gram heads) and, when the model has stacked heads, `full`
+(plus the sentence encoder), the latter with no embedding cache, so every text is embedded each time
+(the worst case: a worker sees new texts). `encoder_only` is the encoder's share of it.
+
 Trains a quick model into a temporary registry when none is given. The baseline (word 1-2-grams +
 char_wb 2-5-grams TF-IDF, one liblinear logistic regression for toxicity) is trained in the same run on
 the same toxicity training rows; it computes one score, no normalisation, language or spans, so it shows
@@ -23,6 +27,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -34,7 +39,10 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import Pipeline, make_union  # noqa: E402
 
 from classifiers.corpora import load_corpora, load_germeval2018, load_germeval2021, load_synthetic  # noqa: E402
+from classifiers.encoder import SentenceEncoder  # noqa: E402
+from classifiers.model import load_model  # noqa: E402
 from classifiers.registry import Registry  # noqa: E402
+from classifiers.scoring import Scorer  # noqa: E402
 from classifiers.training import train  # noqa: E402
 
 
@@ -99,8 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.registry or Path(tmp)
         registry = Registry(root)
-        version = args.version or registry.latest() or train(root, quick=True)
-        scorer = registry.load(version)
+        version = args.version or registry.latest() or train(root, quick=True, encoder=SentenceEncoder())
+        fast = Scorer.load(registry.path(version), profile="fast")
         quick = bool(registry.card(version).get("parameters", {}).get("quick", True))
         texts = _texts()
         report: dict = {
@@ -110,8 +118,16 @@ def main() -> None:
             "batch": args.batch,
             "cpu_count": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
-            "scorer": measure(scorer.score, texts, args.batch, args.repeat, args.single),
+            "fast": measure(fast.score, texts, args.batch, args.repeat, args.single),
         }
+        if fast.stack is not None:
+            encoder = SentenceEncoder(None).load()  # no cache: every text embedded every time
+            full = Scorer(
+                *load_model(registry.path(version)), fast.catalogue, profile="full", encoder=encoder
+            )
+            report["full"] = measure(full.score, texts, args.batch, args.repeat, args.single)
+            report["encoder_only"] = measure(encoder.encode, texts, args.batch, args.repeat, args.single)
+        report["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         if not args.no_baseline:
             baseline = train_baseline(quick)
             report["baseline"] = measure(baseline.predict_proba, texts, args.batch, args.repeat, args.single)

@@ -33,7 +33,13 @@ LICENCES: dict[str, str] = {
     "euvsdisinfo_titles_2015_2021": "unstated",
     "euvsdisinfo_cases_2015_2017": "unstated",
     "davidson_hate_offensive": "mit",
+    "written_threats": "cc0",
+    "written_group_hate": "cc0",
+    "written_topic_comments": "cc0",
 }
+# Corpora written for this project (SOURCE.md in each says how). Evaluation sets written the same way
+# live in `heldout/written_eval`, apart from these.
+WRITTEN = ("written_threats", "written_group_hate", "written_topic_comments")
 
 
 @dataclass
@@ -255,6 +261,64 @@ def load_davidson(rng: random.Random, limit: int, root: Path = CORPORA_DIR) -> l
     return out
 
 
+def _written_rows(corpus: str, filename: str, root: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(read_text(corpus, filename, root))))
+
+
+def load_written_threats(root: Path = CORPORA_DIR) -> list[Example]:
+    """Threats of violence (explicit, conditional, veiled, calls, wishes) and hard negatives (violent
+    words in civil sentences); a threat is toxic, a hard negative is neither."""
+    out = []
+    for row in _written_rows("written_threats", "threats.csv", root):
+        threat = float(row["label"])
+        labels = {"threat": threat, "toxicity": threat}
+        if not threat:
+            labels.update(identity_attack=0.0, insult=0.0)
+        out.append(
+            Example(row["text"], "written_threats", "cc0", labels, fine=None, weight=1.0, group=row["kind"])
+        )
+    return out
+
+
+def load_written_group_hate(root: Path = CORPORA_DIR) -> list[Example]:
+    """Attacks on groups (expel, harm, dehumanise, collective slander, slurs) and civil comments that
+    mention the same groups."""
+    out = []
+    for row in _written_rows("written_group_hate", "group_hate.csv", root):
+        attack = float(row["label"])
+        labels = {"identity_attack": attack, "toxicity": attack}
+        if row["kind"] != "harm":
+            labels["threat"] = 0.0
+        if not attack:
+            labels["propaganda"] = 0.0
+        out.append(Example(row["text"], "written_group_hate", "cc0", labels, weight=1.0, group=row["kind"]))
+    return out
+
+
+def load_written_topic_comments(root: Path = CORPORA_DIR) -> list[Example]:
+    """Comments on the first site's topics (Russia, Ukraine, Kazakhstan, NATO, sanctions, energy): civil
+    ones of every kind (criticism of the Kremlin, questions, facts, reports of claims, sarcasm) as
+    propaganda negatives, and comments that endorse a narrative as positives."""
+    out = []
+    for row in _written_rows("written_topic_comments", "comments.csv", root):
+        propaganda = float(row["propaganda"])
+        labels = {"propaganda": propaganda, "threat": 0.0}
+        if not propaganda:
+            labels.update(toxicity=0.0, identity_attack=0.0, insult=0.0)
+        out.append(
+            Example(
+                row["text"],
+                "written_topic_comments",
+                "cc0",
+                labels,
+                narrative=row["narrative"] or None,
+                weight=1.5,
+                group=row["kind"],
+            )
+        )
+    return out
+
+
 Loader = Callable[[], list[Example]]
 
 
@@ -282,6 +346,9 @@ def load_corpora(
         "synthetic_de_comments": lambda: load_synthetic(root),
         "euvsdisinfo": lambda: load_euvsdisinfo(rng, int(3000 * scale), root),
         "davidson_hate_offensive": lambda: load_davidson(rng, int(3000 * scale), root),
+        "written_threats": lambda: load_written_threats(root),
+        "written_group_hate": lambda: load_written_group_hate(root),
+        "written_topic_comments": lambda: load_written_topic_comments(root),
     }
     out: dict[str, list[Example]] = {}
     for name, loader in loaders.items():
@@ -289,7 +356,7 @@ def load_corpora(
         if licences is not None and licence not in licences:
             continue
         examples = loader()
-        if quick and name not in ("synthetic_de_comments", "semeval2021_task6"):
+        if quick and name not in ("synthetic_de_comments", "semeval2021_task6", *WRITTEN):
             rng.shuffle(examples)
             examples = examples[: max(200, int(len(examples) * scale))]
         out[name] = examples

@@ -67,3 +67,19 @@ def semeval2021_dev(root: Path = HELDOUT_DIR) -> HeldoutSet:
 
 def suite(root: Path = HELDOUT_DIR) -> list[HeldoutSet]:
     return [germeval2018_test(root), germeval2021_test(root), semeval2021_dev(root)]
+
+
+def written_eval(
+    root: Path = HELDOUT_DIR, files: tuple[str, ...] = ("eval.csv", "reported.csv")
+) -> HeldoutSet:
+    """The written evaluation set for the first site (`heldout/written_eval/SOURCE.md`): per row its
+    slice (`set`), language, the action a careful moderator takes (`expected`) and the narrative."""
+    texts: list[str] = []
+    labels: dict[str, list[str]] = {"id": [], "set": [], "lang": [], "expected": [], "narrative": []}
+    for name in files:
+        path = root / "written_eval" / name
+        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+            texts.append(row["text"])
+            for key in labels:
+                labels[key].append(row[key])
+    return HeldoutSet("written_eval", "heldout/written_eval", texts, labels)

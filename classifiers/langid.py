@@ -1,6 +1,7 @@
 """Language identification for de/en/ru/other/und by script, stopwords and trigrams: fast, for routing.
 
-- Cyrillic script decides Russian; letters only Ukrainian or Kazakh has make it "other". Other non-Latin
+- Cyrillic script decides Russian; letters only Kazakh has make it Kazakh ("kk"), letters only Ukrainian
+  has Ukrainian ("uk"; Belarusian, rare here, shares them). Other non-Latin
   scripts (Arabic, Greek, Hebrew, CJK, ...) are "other".
 - Latin-script texts: German and English are told apart by stopword counts (most comments).
 - A Latin text with no stopword (short comments: "Spinner", "Schwachsinn. Punkt.") is "other" if it has
@@ -21,8 +22,10 @@ from typing import Any
 
 _WORD = re.compile(r"[^\W\d_]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-# Letters of Ukrainian or Kazakh (Cyrillic) that Russian does not use.
-_UKRAINIAN_ONLY = re.compile(r"[іїєґәғқңөұүһ]")
+# Cyrillic letters Russian does not use: Kazakh's own (checked first: Kazakh shares "і" with Ukrainian),
+# then Ukrainian's.
+_KAZAKH_ONLY = re.compile(r"[әғқңөұүһ]")
+_UKRAINIAN_ONLY = re.compile(r"[іїєґ]")
 # Scripts none of our models read: Greek, Armenian, Hebrew, Arabic, Indic, Thai, Georgian, CJK, Hangul.
 _OTHER_SCRIPT = re.compile(
     r"[\u0370-\u03ff\u0530-\u08ff\u0900-\u0dff\u0e00-\u0eff\u10a0-\u10ff\u3040-\u9fff\uac00-\ud7af]"
@@ -234,7 +237,7 @@ def _is_other_language(text: str) -> bool:
 
 
 def detect_language(text: str) -> str:
-    """Return "de", "en", "ru", "other" or "und" for one (original or normalised) text."""
+    """Return "de", "en", "ru", "uk", "kk", "other" or "und" for one (original or normalised) text."""
     folded = text.casefold()
     words = _WORD.findall(folded)
     if not words:
@@ -245,7 +248,9 @@ def detect_language(text: str) -> str:
         if _CYRILLIC.search(text):
             cyrillic = len(_CYRILLIC.findall(text))
             if cyrillic > 0.4 * letters:
-                return "other" if _UKRAINIAN_ONLY.search(folded) else "ru"
+                if _KAZAKH_ONLY.search(folded):
+                    return "kk"
+                return "uk" if _UKRAINIAN_ONLY.search(folded) else "ru"
         if _OTHER_SCRIPT.search(folded) and len(_OTHER_SCRIPT.findall(folded)) > 0.4 * letters:
             return "other"
     # (casefold turns "ß" into "ss", so it is counted in the original text)

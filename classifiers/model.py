@@ -18,13 +18,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.errors import ModelLoadError
 from classifiers.features import ANALYZERS, DENSE_NAMES
+from classifiers.stack import META_INPUTS, StackHeads
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 3
+FORMAT = 4
 # Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
-# (no emoji tokens), which their vectoriser state says by leaving out "tokens".
-READABLE_FORMATS = (1, 2, 3)
+# (no emoji tokens), which their vectoriser state says by leaving out "tokens". Format 4 may add the
+# `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only.
+READABLE_FORMATS = (1, 2, 3, 4)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -112,7 +114,9 @@ def load_skops(path: Path) -> object:
         raise ModelLoadError(f"cannot load {path}: {exc}") from exc
 
 
-def save_model(model_dir: Path, vectorizer: TfidfVectorizer, heads: Heads, card: dict) -> None:
+def save_model(
+    model_dir: Path, vectorizer: TfidfVectorizer, heads: Heads, card: dict, stack: StackHeads | None = None
+) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     state = {
         "format": FORMAT,
@@ -128,12 +132,20 @@ def save_model(model_dir: Path, vectorizer: TfidfVectorizer, heads: Heads, card:
             "dense_scale": float(heads.dense_scale),
         },
     }
+    if stack is not None:
+        state["stack"] = {
+            "names": list(stack.names),
+            "coef": stack.coef,
+            "intercept": stack.intercept,
+            "meta": stack.meta,
+            "meta_b": stack.meta_b,
+        }
     sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
     check_trusted(model_dir / MODEL_FILE)
     (model_dir / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict]:
+def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHeads | None]:
     model_dir = Path(model_dir)
     try:
         card = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))
@@ -155,8 +167,27 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict]:
             style_a=np.asarray(h["style_a"], dtype=np.float64) if "style_a" in h else None,
             style_b=np.asarray(h["style_b"], dtype=np.float64) if "style_b" in h else None,
         )
+        stack = None
+        if "stack" in state:
+            k = state["stack"]
+            stack = StackHeads(
+                names=[str(n) for n in k["names"]],
+                coef=np.asarray(k["coef"], dtype=np.float32),
+                intercept=np.asarray(k["intercept"], dtype=np.float64),
+                meta=np.asarray(k["meta"], dtype=np.float64),
+                meta_b=np.asarray(k["meta_b"], dtype=np.float64),
+            )
+            n = len(stack.names)
+            if (
+                stack.coef.shape[1] != n
+                or stack.meta.shape != (n, len(META_INPUTS))
+                or len(stack.meta_b) != n
+            ):
+                raise ModelLoadError("stacked heads have inconsistent shapes")
+            if any(name not in heads.names for name in stack.names):
+                raise ModelLoadError("a stacked head has no n-gram head")
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"malformed model state in {model_dir}: {exc}") from exc
     if heads.coef.shape != (len(vectorizer.vocabulary_) + len(DENSE_NAMES), len(heads.names)):
         raise ModelLoadError("heads and vectoriser do not match")
-    return vectorizer, heads, card
+    return vectorizer, heads, card, stack

@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.errors import ModelLoadError, UnknownVersionError
 from classifiers.model import CARD_FILE, Heads, save_model
+from classifiers.stack import StackHeads
 
 if TYPE_CHECKING:
     from classifiers.scoring import Scorer
@@ -63,9 +64,18 @@ class Registry:
         versions = self.versions()
         return versions[-1] if versions else None
 
-    def save(self, version: str, vectorizer: TfidfVectorizer, heads: Heads, card: dict) -> str:
+    def save(
+        self,
+        version: str,
+        vectorizer: TfidfVectorizer,
+        heads: Heads,
+        card: dict,
+        stack: StackHeads | None = None,
+    ) -> str:
         """Write a new version atomically; a suffix makes the name unique if it is taken."""
-        return self.save_with(version, lambda directory: save_model(directory, vectorizer, heads, card))
+        return self.save_with(
+            version, lambda directory: save_model(directory, vectorizer, heads, card, stack)
+        )
 
     def save_with(self, version: str, write: Callable[[Path], None]) -> str:
         """Let `write` fill a hidden directory (with a model card), then rename it into place as `version`

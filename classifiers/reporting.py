@@ -122,6 +122,8 @@ def run_suite(scorer: Scorer, out_dir: Path | None, *, reject: float, root: Path
     """The standard report: GermEval 2018 test Task 1 and 2, GermEval 2021 test Task 1, SemEval-2021
     Task 6 dev (propaganda), at the decision thresholds stored in the model card (chosen on CV)."""
     rules = scorer.card.get("decision_rules") or {}
+    if scorer.profile == "full" and scorer.card.get("decision_rules_full"):
+        rules = scorer.card["decision_rules_full"]  # chosen on the full profile's own CV scores
     task1_threshold = float(rules.get("germeval_task1_threshold", 0.5))
     g21_threshold = float(rules.get("germeval2021_task1_threshold", 0.5))
     tasks: dict[str, dict] = {}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.calibration import tweet_style
 from classifiers.catalogue import Catalogue, load_catalogue
+from classifiers.encoder import SentenceEncoder, shared_encoder
 from classifiers.explain import Explainer, cue_spans, model_spans
 from classifiers.features import (
     ANALYZERS,
@@ -22,13 +24,27 @@ from classifiers.features import (
 )
 from classifiers.langid import detect_language
 from classifiers.model import Heads, load_model
+from classifiers.names import is_name, mask_names
 from classifiers.normalize import normalise
+from classifiers.stack import StackHeads, narrative_similarity
 from classifiers.vectorize import Vectorizer
 
 NARRATIVE_FLOOR = 0.3
 # Model spans are computed only for texts where some explained attribute reaches this probability.
 EXPLAIN_FLOOR = 0.3
-EXPLAINED = ("toxicity", "insult", "profanity", "identity_attack", "propaganda", "spam")
+EXPLAINED = ("toxicity", "insult", "profanity", "identity_attack", "threat", "propaganda", "spam")
+# Scoring profiles, chosen per deployment by MODERATION_SCORING: `full` adds the sentence encoder's
+# stacked heads (`classifiers.stack`), `fast` runs the n-gram heads alone.
+PROFILES = ("full", "fast")
+PROFILE_ENV = "MODERATION_SCORING"
+
+
+def configured_profile(env: dict[str, str] | None = None) -> str:
+    """The profile this deployment asks for (`full` unless MODERATION_SCORING says `fast`)."""
+    value = (env if env is not None else os.environ).get(PROFILE_ENV, "").strip().lower() or "full"
+    if value not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV} must be one of {', '.join(PROFILES)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class ScoreResult:
     narratives: list[tuple[str, float]]
     lang: str
     spans: list[Span]
+    profile: str = field(default="fast")
 
     def values(self) -> dict[str, float]:
         """Every attribute score by name (the names a service maps its scored attributes from)."""
@@ -77,12 +94,36 @@ class ScoreResult:
 
 
 class Scorer:
-    """A loaded model version. Thread-safe for concurrent `score` calls (no mutable state)."""
+    """A loaded model version. Thread-safe for concurrent `score` calls (no mutable state).
 
-    def __init__(self, vectorizer: TfidfVectorizer, heads: Heads, card: dict, catalogue: Catalogue) -> None:
+    `profile` is the one it scores with: `full` when asked for (the default, see `configured_profile`)
+    and the model has stacked heads, else `fast`.
+    """
+
+    def __init__(
+        self,
+        vectorizer: TfidfVectorizer,
+        heads: Heads,
+        card: dict,
+        stack: StackHeads | None,
+        catalogue: Catalogue,
+        *,
+        profile: str | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> None:
         self.vectorizer = vectorizer
         self.heads = heads
         self.card = card
+        self.stack = stack
+        wanted = profile or configured_profile()
+        if wanted not in PROFILES:
+            raise ValueError(f"unknown scoring profile {wanted!r}")
+        self.profile = "full" if wanted == "full" and stack is not None else "fast"
+        self.encoder = (encoder or shared_encoder()) if self.profile == "full" else None
+        self._stack_columns = [heads.index(n) for n in stack.names] if stack is not None else []
+        self._phrases: np.ndarray | None = None
+        # Models trained before names were masked read them as they are.
+        self._masked = "masked_names" in card.get("parameters", {})
         self.version: str = str(card.get("version", "unknown"))
         self.catalogue = catalogue
         self._vocabulary: dict[str, int] = vectorizer.vocabulary_
@@ -108,10 +149,44 @@ class Scorer:
         self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
 
     @classmethod
-    def load(cls, model_dir: Path, catalogue_dir: Path | None = None) -> Scorer:
+    def load(
+        cls, model_dir: Path, catalogue_dir: Path | None = None, *, profile: str | None = None
+    ) -> Scorer:
         """Load a model; narratives come from the shipped catalogue plus extensions in `catalogue_dir`."""
-        vectorizer, heads, card = load_model(Path(model_dir))
-        return cls(vectorizer, heads, card, load_catalogue(catalogue_dir))
+        vectorizer, heads, card, stack = load_model(Path(model_dir))
+        return cls(vectorizer, heads, card, stack, load_catalogue(catalogue_dir), profile=profile)
+
+    def with_catalogue(self, catalogue: Catalogue) -> Scorer:
+        """The same model with other narratives (nothing read from disk)."""
+        return Scorer(
+            self.vectorizer,
+            self.heads,
+            self.card,
+            self.stack,
+            catalogue,
+            profile=self.profile,
+            encoder=self.encoder,
+        )
+
+    def with_profile(self, profile: str) -> Scorer:
+        return Scorer(self.vectorizer, self.heads, self.card, self.stack, self.catalogue, profile=profile)
+
+    def _phrase_embeddings(self) -> np.ndarray:
+        if self._phrases is None:
+            assert self.encoder is not None
+            phrases = [text for _, _, text in self.catalogue.example_texts()]
+            self._phrases = self.encoder.encode([mask_names(t) for t in phrases] if self._masked else phrases)
+        return self._phrases
+
+    def _full(self, texts: Sequence[str], logits: np.ndarray, probs: np.ndarray, style: np.ndarray) -> None:
+        """Replaces the stacked heads' probabilities in `probs` by the full profile's (in place)."""
+        assert self.stack is not None and self.encoder is not None
+        embeddings = self.encoder.encode([mask_names(t) for t in texts] if self._masked else texts)
+        similarity = narrative_similarity(embeddings, self._phrase_embeddings())
+        columns = self._stack_columns
+        probs[:, columns] = self.stack.probabilities(
+            logits[:, columns], self.stack.encoder_logits(embeddings), style, similarity
+        )
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
         if name in self.heads.names:
@@ -122,7 +197,9 @@ class Scorer:
         if not texts:
             return []
         norms = [normalise(t) for t in texts]
-        encoded = self._encoder.encode([n.text for n in norms])
+        # The models read names of countries and leaders as one placeholder (`classifiers.names`); the
+        # cues read the text as it is.
+        encoded = self._encoder.encode([mask_names(n.text) if self._masked else n.text for n in norms])
         cues = [
             analyse_cues(n, self.catalogue, words) for n, words in zip(norms, encoded.tokens, strict=True)
         ]
@@ -131,8 +208,12 @@ class Scorer:
         logits = (
             np.asarray(encoded.matrix @ self._lexical_coef) + dense @ self._dense_coef + self.heads.intercept
         )
-        probs = self.heads.probabilities(logits, tweet_style(texts))
-        columns = {name: self._column(probs, name).tolist() for name in (*EXPLAINED, "toxicity")}
+        style = tweet_style(texts)
+        probs = self.heads.probabilities(logits, style)
+        if self.profile == "full":
+            self._full(texts, logits, probs, np.asarray(style, dtype=np.float64))
+        columns = {name: self._column(probs, name).tolist() for name in EXPLAINED}
+        has_threat_head = "threat" in self.heads.names
         # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
         # one), so their probability is scaled by the propaganda probability.
         technique_rows = (
@@ -153,6 +234,14 @@ class Scorer:
                     a if flag else "" for (a, _), flag in zip(self._explained, needs_spans[k], strict=True)
                 ]
                 spans.extend(model_spans(norm, contributions[k], active, self._token_pattern))
+            if self._masked:
+                # A bare name carries no weight of its own here (the models saw a placeholder): it is
+                # never shown as the reason for a score.
+                spans = [
+                    s
+                    for s in spans
+                    if s.attribute.startswith("narrative:") or not is_name(text[s.start : s.end])
+                ]
             spans.sort(key=lambda s: (s.start, s.end, s.attribute))
             results.append(
                 ScoreResult(
@@ -161,12 +250,13 @@ class Scorer:
                     spam=columns["spam"][k],
                     insult=columns["insult"][k],
                     profanity=columns["profanity"][k],
-                    threat=columns["toxicity"][k] * cue.threat,
+                    threat=columns["threat"][k] if has_threat_head else columns["toxicity"][k] * cue.threat,
                     identity_attack=columns["identity_attack"][k],
                     techniques=self._techniques(technique_rows[k], cue, propaganda, narratives),
                     narratives=narratives,
                     lang=detect_language(text),
                     spans=[Span(s.start, s.end, s.attribute, s.weight) for s in spans],
+                    profile=self.profile,
                 )
             )
         return results

@@ -30,10 +30,23 @@ from classifiers.card import (
 )
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.corpora import LICENCES, Example, load_corpora
+from classifiers.encoder import ENCODER_LICENCE, ENCODER_NAME, ENCODER_PACKAGE, SentenceEncoder
 from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matrix
 from classifiers.model import Heads
+from classifiers.names import mask_names
 from classifiers.normalize import normalise
 from classifiers.registry import Registry
+from classifiers.stack import (
+    DEFAULT_ENCODER_C,
+    ENCODER_C,
+    META_INPUTS,
+    STACKED,
+    StackHeads,
+    fit_encoder_head,
+    fit_meta,
+    meta_inputs,
+    narrative_similarity,
+)
 from classifiers.validation import cv_groups, group_folds, transfer_splits
 
 ProgressFn = Callable[[str], None]
@@ -59,7 +72,10 @@ HEAD_SOURCE_WEIGHT = {
 TECHNIQUE_C = 1.0
 # Propaganda is calibrated on reader-comment-like rows only: the English claim and meme corpora that
 # make up most of its training rows have a very different base rate and style.
-COMMENT_DOMAIN = ("synthetic_de_comments", "catalogue", "germeval2021", "germs_at")
+COMMENT_DOMAIN = ("synthetic_de_comments", "catalogue", "germeval2021", "germs_at", "written_topic_comments")
+# No public corpus labels threats: the threat head learns from the written threats and their hard
+# negatives and is calibrated on them (a threat-or-not population, not the base rate of all comments).
+THREAT_DOMAIN = ("written_threats", "written_group_hate")
 COMMENT_SOURCES = ("germeval2018", "germeval2019", "germeval2021", "germs_at", "davidson_hate_offensive")
 
 
@@ -91,6 +107,11 @@ def head_label(head: str, example: Example, profane: bool) -> float | None:
         return 0.0 if labels.get("toxicity") == 0.0 else None
     if head == "propaganda":
         return labels.get("propaganda")
+    if head == "threat":
+        if "threat" in labels:
+            return labels["threat"]
+        # Civil reader comments are no threats; toxic ones of other corpora were never asked about it.
+        return 0.0 if labels.get("toxicity") == 0.0 and example.source in COMMENT_SOURCES else None
     if head == "spam":
         if "spam" in labels:
             return labels["spam"]
@@ -175,6 +196,93 @@ def _technique_heads(examples: list[Example], catalogue: Catalogue) -> list[str]
     return [f"technique:{t}" for t in catalogue.technique_ids if counts.get(t, 0) >= MIN_TECHNIQUE_POSITIVES]
 
 
+@dataclass
+class Base:
+    """What the stack needs of one n-gram head: its rows, labels, weights, folds, calibration domain and
+    out-of-fold decision values."""
+
+    rows: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    domain: np.ndarray
+    oof: np.ndarray
+
+
+def fit_stack(
+    examples: list[Example],
+    bases: dict[str, Base],
+    style: np.ndarray,
+    encoder: SentenceEncoder,
+    catalogue: Catalogue,
+    jobs: int,
+    say: ProgressFn,
+    started: float,
+    oof_fast: dict[str, np.ndarray],
+) -> tuple[StackHeads, dict[str, np.ndarray], dict]:
+    """Encoder heads on the same rows and folds as the n-gram heads, then one meta model per head."""
+    say(f"embedding {len(examples)} texts with {ENCODER_NAME} (cached by text)")
+    embeddings = encoder.encode([mask_names(e.text) for e in examples], progress=say)
+    phrases = encoder.encode([mask_names(text) for _, _, text in catalogue.example_texts()])
+    similarity = narrative_similarity(embeddings, phrases)
+    say(f"embedded ({time.perf_counter() - started:.1f}s)")
+    names, coefs, intercepts, metas, meta_bs = [], [], [], [], []
+    oof_full: dict[str, np.ndarray] = {}
+    metrics: dict[str, dict] = {}
+    for head in STACKED:
+        if head not in bases:
+            continue
+        base = bases[head]
+        X = embeddings[base.rows]
+        fitted = fit_encoder_head(
+            X, base.y, base.w, ENCODER_C.get(head, DEFAULT_ENCODER_C), base.splits, jobs
+        )
+        features = meta_inputs(base.oof, fitted.oof, style[base.rows], similarity[base.rows], head)
+        # The catalogue's own phrases are trained on and are their own nearest phrase: not in the meta fit.
+        fit_rows = base.domain & np.array([examples[i].source != "catalogue" for i in base.rows])
+        if len(set(base.y[fit_rows])) < 2:
+            fit_rows = np.ones(len(base.rows), bool)
+        meta, meta_b = fit_meta(features[fit_rows], base.y[fit_rows], base.w[fit_rows])
+        probability = 1 / (1 + np.exp(-(features @ meta + meta_b)))
+        names.append(head)
+        coefs.append(fitted.coef)
+        intercepts.append(fitted.intercept)
+        metas.append(meta)
+        meta_bs.append(meta_b)
+        oof_full[head] = np.full(len(examples), np.nan)
+        oof_full[head][base.rows] = probability
+        metrics[head] = head_metrics(head, base.rows, base.y, probability, examples)
+        metrics[head]["meta"] = dict(zip(META_INPUTS, [round(float(v), 4) for v in meta], strict=True))
+        say(f"stacked head {head} ({time.perf_counter() - started:.1f}s)")
+    for head, values in oof_fast.items():
+        oof_full.setdefault(head, values)
+    stack = StackHeads(
+        names=names,
+        coef=np.column_stack(coefs).astype(np.float32),
+        intercept=np.array(intercepts),
+        meta=np.vstack(metas),
+        meta_b=np.array(meta_bs),
+    )
+    return stack, oof_full, metrics
+
+
+def profiles_card(stack: StackHeads | None, encoder: SentenceEncoder | None) -> dict:
+    fast = {"heads": "n-gram heads (word 1-2-grams, char 3-5-grams, cue features)"}
+    if stack is None or encoder is None:
+        return {"fast": fast}
+    return {
+        "fast": fast,
+        "full": {
+            "encoder": ENCODER_NAME,
+            "encoder_package": ENCODER_PACKAGE,
+            "encoder_licence": ENCODER_LICENCE,
+            "stacked_heads": list(stack.names),
+            "meta_inputs": list(META_INPUTS),
+            "other_heads": "as in the fast profile",
+        },
+    }
+
+
 def new_version(now: datetime) -> str:
     return now.strftime("%Y.%m.%d-%H%M%S")
 
@@ -188,12 +296,14 @@ def train(
     progress: ProgressFn | None = None,
     catalogue_dir: Path | None = None,
     exclude: Collection[str] | None = None,
+    encoder: SentenceEncoder | None = None,
 ) -> str:
     """Train every head, calibrate on CV, save a new version into the registry and return the version.
 
     Narratives that site editors added in `catalogue_dir` become features and training examples too.
     `exclude` names corpora (directory names in `classifiers/corpora`, e.g. "germs_at") left out of
-    training; the model card lists them.
+    training; the model card lists them. With an `encoder`, the `full` profile's stacked heads are
+    trained too (`classifiers.stack`); without one the model has only the `fast` profile.
     """
     started = time.perf_counter()
     say: ProgressFn = progress or (lambda _msg: None)
@@ -229,14 +339,14 @@ def train(
         sublinear_tf=True,
         dtype=np.float32,
     )
-    sparse = vectorizer.fit_transform([n.text for n in norms])
+    sparse = vectorizer.fit_transform([mask_names(n.text) for n in norms])
     dense = dense_matrix([analyse_cues(n, catalogue) for n in norms]) * DENSE_SCALE
     X = sp.hstack([sparse, sp.csr_matrix(dense)], format="csr", dtype=np.float32)
     say(f"features: {X.shape[1]} columns ({time.perf_counter() - started:.1f}s)")
 
     profane_words = catalogue.lexicon_words["profanity"]
     profane = [any(t in profane_words for t in n.text.split()) for n in norms]
-    head_names = [*TOXIC_ATTRIBUTES, "propaganda", "spam", *_technique_heads(examples, catalogue)]
+    head_names = [*TOXIC_ATTRIBUTES, "threat", "propaganda", "spam", *_technique_heads(examples, catalogue)]
     folds = 3
     groups = cv_groups(examples)
     transfer_scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -249,6 +359,7 @@ def train(
     trained: list[str] = []
     oof_by_head: dict[str, np.ndarray] = {}
     labels_by_head: dict[str, np.ndarray] = {}
+    bases: dict[str, Base] = {}
     for head in head_names:
         raw = [head_label(head, e, p) for e, p in zip(examples, profane, strict=True)]
         rows = np.array([i for i, v in enumerate(raw) if v is not None])
@@ -263,6 +374,8 @@ def train(
         domain = np.ones(len(rows), bool)
         if head == "propaganda":
             domain = np.array([examples[i].source in COMMENT_DOMAIN for i in rows])
+        if head == "threat":
+            domain = np.array([examples[i].source in THREAT_DOMAIN for i in rows])
         splits = group_folds([groups[i] for i in rows], y, folds, seed)
         transfer = transfer_splits([examples[i].source for i in rows]) if head == "toxicity" else []
         fitted = fit_head(X[rows], y, w, C, splits, jobs, transfer)
@@ -279,6 +392,8 @@ def train(
         oof_by_head[head][rows] = oof
         labels_by_head[head] = np.full(len(examples), np.nan)
         labels_by_head[head][rows] = y
+        if head in STACKED:
+            bases[head] = Base(rows, y, w, splits, domain, fitted.oof)
         say(f"head {head}: {len(rows)} rows, {int(y.sum())} positive ({time.perf_counter() - started:.1f}s)")
 
     heads = Heads(
@@ -291,6 +406,19 @@ def train(
         style_b=np.array([c.style_b for c in calibrations]),
         dense_scale=DENSE_SCALE,
     )
+    stack = None
+    full_rules: dict = {}
+    if encoder is not None:
+        stack, oof_full, full_metrics = fit_stack(
+            examples, bases, style, encoder, catalogue, jobs, say, started, oof_by_head
+        )
+        metrics["full_profile"] = full_metrics
+        full_rules = germeval_rules(examples, oof_full)
+        if full_rules:
+            metrics["full_profile"]["germeval2018_cv"] = full_rules.pop("metrics")
+        g21_full = germeval2021_threshold(examples, oof_full)
+        if g21_full is not None:
+            full_rules["germeval2021_task1_threshold"] = g21_full
     rules = germeval_rules(examples, oof_by_head)
     if rules:
         metrics["germeval2018_cv"] = rules.pop("metrics")
@@ -321,6 +449,7 @@ def train(
                 "dense_scale": DENSE_SCALE,
             },
             "heads": trained,
+            "masked_names": "classifiers.names (countries and leaders, de/en/ru): one placeholder word",
             "C": {h: HEAD_C.get(h, TECHNIQUE_C) for h in trained},
             "calibration": (
                 f"Platt scaling on {folds}-fold out-of-fold decision values; toxicity on leave-one-"
@@ -332,6 +461,8 @@ def train(
         },
         "metrics": metrics,
         "decision_rules": rules,
+        "decision_rules_full": full_rules,
+        "profiles": profiles_card(stack, encoder),
         "threshold_tables": tables,
         "threshold_tables_note": (
             "Out-of-fold scores of comment-domain training rows (GermEval 2018/2019/2021, GerMS-AT, "
@@ -351,6 +482,6 @@ def train(
             "numpy": np.__version__,
         },
     }
-    version = Registry(registry_root).save(new_version(now), vectorizer, heads, card)
+    version = Registry(registry_root).save(new_version(now), vectorizer, heads, card, stack)
     say(f"saved version {version} ({time.perf_counter() - started:.1f}s)")
     return version

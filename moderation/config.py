@@ -21,6 +21,10 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+# How workers score (`classifiers.scoring.PROFILES`): `full` adds the sentence encoder, `fast` does not.
+SCORING_PROFILES = ("full", "fast")
+
+
 def load_secret_key(home: Path) -> str:
     """Returns the key kept under MODERATION_HOME, creating it on first use.
 
@@ -60,6 +64,15 @@ class Config:
         return self.home / "models"
 
     @property
+    def embeddings_dir(self) -> Path:
+        """The sentence encoder's embedding cache (MODERATION_EMBEDDINGS overrides it)."""
+        return (
+            Path(os.environ["MODERATION_EMBEDDINGS"])
+            if os.environ.get("MODERATION_EMBEDDINGS")
+            else self.home / "embeddings"
+        )
+
+    @property
     def catalogue_dir(self) -> Path:
         """Where site editors keep narrative catalogue extensions (MODERATION_CATALOGUE_DIR)."""
         return self.catalogue_override or self.home / "catalogue"
@@ -70,6 +83,9 @@ class Config:
         home = Path(env.get("MODERATION_HOME") or "./var").resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'moderation.store.db'}"
         secret_key = env.get("SECRET_KEY") or load_secret_key(home)
+        scoring = env.get("MODERATION_SCORING", "").strip().lower() or "full"
+        if scoring not in SCORING_PROFILES:
+            raise ValueError(f"MODERATION_SCORING must be full or fast, not {scoring!r}")
         return cls(
             home=home,
             database_url=normalise_database_url(database_url),

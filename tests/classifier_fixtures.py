@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.encoder import SentenceEncoder
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
 from classifiers.training import train
@@ -19,8 +20,10 @@ from classifiers.training import train
 
 @functools.cache
 def _quick_registry(base: Path) -> Path:
+    """Trained with the sentence encoder, so the encoder's own tests can score its full profile; every
+    other test scores the fast profile (MODERATION_SCORING=fast, set in tests/conftest.py)."""
     root = base / "classifier-registry"
-    train(root, quick=True, seed=0)
+    train(root, quick=True, seed=0, encoder=SentenceEncoder(base / "embeddings"))
     return root
 
 

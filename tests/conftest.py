@@ -28,6 +28,10 @@ from workers import runtime
 # One quick-trained model per test session, shared by every test that needs a real model.
 pytest_plugins = ["tests.classifier_fixtures"]
 
+# Tests score the fast profile (n-gram heads only); the encoder's own tests (tests/test_encoder.py) ask
+# for the full profile explicitly. Worker processes the tests start inherit this.
+os.environ.setdefault("MODERATION_SCORING", "fast")
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
 

@@ -133,7 +133,8 @@ def test_offsets_map_back_to_the_original_word(text: str, word: str) -> None:
         ("To jest bardzo dobry artykul", "other"),
         ("Ce commentaire est vraiment stupide", "other"),
         ("Dit is een goed artikel", "other"),
-        ("Бұл мақала өте жақсы", "other"),
+        ("Бұл мақала өте жақсы", "kk"),
+        ("Дякую за статтю, дуже цікаво і чесно.", "uk"),
         ("Αυτό είναι ένα καλό άρθρο", "other"),
         ("هذا مقال جيد", "other"),
         # German and English with few stopwords stay themselves.

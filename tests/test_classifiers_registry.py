@@ -52,9 +52,9 @@ def test_skops_round_trip(model_root: Path, tmp_path: Path) -> None:
     registry = Registry(model_root)
     version = registry.latest()
     assert version is not None
-    vectorizer, heads, card = load_model(registry.path(version))
+    vectorizer, heads, card, _ = load_model(registry.path(version))
     save_model(tmp_path / "copy", vectorizer, heads, card)
-    vectorizer2, heads2, _ = load_model(tmp_path / "copy")
+    vectorizer2, heads2, _, _ = load_model(tmp_path / "copy")
     assert vectorizer2.vocabulary_ == vectorizer.vocabulary_
     np.testing.assert_array_equal(heads2.coef, heads.coef)
     texts = ["Du bist ein dummer Vollidiot", "Schönes Wetter heute."]
@@ -99,7 +99,7 @@ def test_unknown_version_and_empty_registry(tmp_path: Path) -> None:
 
 def test_save_is_atomic_and_unique(model_root: Path, tmp_path: Path) -> None:
     registry, version = _copy_version(model_root, tmp_path)
-    vectorizer, heads, card = load_model(registry.path(version))
+    vectorizer, heads, card, _ = load_model(registry.path(version))
     saved = registry.save(version, vectorizer, heads, card)
     assert saved == f"{version}-2"
     assert registry.versions() == [version, saved]

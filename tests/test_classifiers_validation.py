@@ -130,7 +130,7 @@ def test_format_1_model_without_style_terms_still_loads_and_scores(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     registry, version = _quick_model(tmp_path_factory)
-    vectorizer, heads, card = load_model(registry.path(version))
+    vectorizer, heads, card, _ = load_model(registry.path(version))
     target: Path = tmp_path_factory.mktemp("format1") / version
     _save_older_format(target, 1, vectorizer_state(vectorizer), heads, card)
     texts = ["@spdde Du bist ein dummer Vollidiot", "Ich finde die Analyse sehr aufschlussreich."]
@@ -144,7 +144,7 @@ def test_format_1_model_without_style_terms_still_loads_and_scores(
 
 def test_format_2_model_keeps_tokenising_words_only(tmp_path_factory: pytest.TempPathFactory) -> None:
     registry, version = _quick_model(tmp_path_factory)
-    vectorizer, heads, card = load_model(registry.path(version))
+    vectorizer, heads, card, _ = load_model(registry.path(version))
     assert vectorizer.analyzer is analyze
     target: Path = tmp_path_factory.mktemp("format2") / version
     words_only = vectorizer_state(vectorizer)
@@ -164,7 +164,7 @@ def test_format_2_model_keeps_tokenising_words_only(tmp_path_factory: pytest.Tem
 
 def test_unknown_token_scheme_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
     registry, version = _quick_model(tmp_path_factory)
-    vectorizer, _, _ = load_model(registry.path(version))
+    vectorizer, _, _, _ = load_model(registry.path(version))
     state = vectorizer_state(vectorizer)
     state["tokens"] = "bytes"
     with pytest.raises(ModelLoadError, match="token scheme"):

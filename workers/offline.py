@@ -85,6 +85,7 @@ def _flush(
             "source": verdict.source.value,
             "model_version": scorer.version,
             "site_model_version": site_model.version if site_model is not None else None,
+            "scoring_profile": result.profile,
             "decided_at": decided_at,
         }
         # Rules that need these facts (links from new authors, coordinated posting) could not apply.

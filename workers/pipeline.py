@@ -161,6 +161,7 @@ def decide_batch(
                     lang=langs[item.subject.id],
                     thresholds=item.policy.thresholds,
                     site_model_version=site[1] if site else None,
+                    scoring_profile=results[index].profile if results is not None else None,
                 )
             )
         events = record_model_decisions(session, decided, model_version=version, now=now)

@@ -114,7 +114,7 @@ class WorkerContext:
             elif self._scorer.catalogue is not catalogue:
                 # Same model, new narratives: nothing to read from disk.
                 current = self._scorer
-                self._scorer = Scorer(current.vectorizer, current.heads, current.card, catalogue)
+                self._scorer = current.with_catalogue(catalogue)
             return self._scorer
 
     def _load(self, version: str, catalogue: Catalogue) -> Scorer:

@@ -14,6 +14,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from classifiers.errors import CatalogueError, ModelLoadError, UnknownVersionError
+from classifiers.heldout import written_eval
 from classifiers.reporting import (
     HEADS,
     LabelledFileError,
@@ -25,11 +26,14 @@ from classifiers.reporting import (
     run_suite,
     summary_rows,
 )
-from classifiers.scoring import Scorer
+from classifiers.scoring import PROFILES, Scorer, ScoreResult
+from classifiers.written_report import written_report
 from moderation.config import Config
-from moderation.domain.policy import DEFAULT_THRESHOLDS
+from moderation.domain.policy import DEFAULT_THRESHOLDS, SitePolicy, decide
 from moderation.resources import Resources
 from moderation.store import model_versions
+from moderation.store.facts import offline_facts
+from workers.pipeline import score_set
 
 
 def _active_version(resources: Resources) -> str | None:
@@ -56,6 +60,32 @@ def load_scorer(config: Config, model_version: str | None, model_dir: Path | Non
         return registry.load(version)
     except (ModelLoadError, UnknownVersionError, CatalogueError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _default_policy_action(result: ScoreResult, text: str) -> str:
+    """What the default policy does with a comment scored offline (no author history, no copies)."""
+    scores = score_set(result)
+    return decide(scores.values, offline_facts(text, result.lang), SitePolicy()).action.value
+
+
+def _written_rows(slices: dict) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for name, figures in slices.items():
+        if name == "reported":
+            continue
+        focus = {k: v for k, v in figures.items() if ">=" in k}
+        rows.append(
+            {
+                "slice": name,
+                "n": figures["n"],
+                "approve": figures["approve"],
+                "hold": figures["hold"],
+                "reject": figures["reject"],
+                "as_expected": figures["as_expected"],
+                "focus": " ".join(f"{k} {v:.2f}" for k, v in focus.items()) or None,
+            }
+        )
+    return rows
 
 
 def _invocation() -> dict[str, object]:
@@ -89,6 +119,12 @@ def _invocation() -> dict[str, object]:
     help="A model directory outside the registry.",
 )
 @click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    default=None,
+    help="Scoring profile (default: MODERATION_SCORING, else full).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -105,6 +141,7 @@ def evaluate(
     threshold: float | None,
     model_version: str | None,
     model_dir: Path | None,
+    profile: str | None,
     out_dir: Path | None,
 ) -> None:
     """Score labelled data (CSV/TSV with a header row, or JSONL) and report quality, or run --suite."""
@@ -112,12 +149,17 @@ def evaluate(
         raise click.UsageError("give either INPUT_PATH or --suite")
     config = Config.from_env()
     scorer = load_scorer(config, model_version, model_dir)
-    target = out_dir or config.home / "reports" / scorer.version
+    if profile is not None:
+        scorer = scorer.with_profile(profile)
+    if profile == "full" and scorer.profile != "full":
+        raise click.ClickException(f"model {scorer.version} has no full profile (trained --no-encoder)")
+    target = out_dir or config.home / "reports" / f"{scorer.version}-{scorer.profile}"
     target.mkdir(parents=True, exist_ok=True)
     bands = DEFAULT_THRESHOLDS.get(head) or DEFAULT_THRESHOLDS["toxicity"]
     reject = float(bands.get("reject") or 1.01)
     report: dict = {
         "model_version": scorer.version,
+        "scoring_profile": scorer.profile,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "invocation": _invocation(),
     }
@@ -126,6 +168,9 @@ def evaluate(
         tasks = run_suite(scorer, target, reject=reject)
         report["tasks"] = tasks
         rows = summary_rows(tasks)
+        written = written_eval()
+        report["written_eval"] = written_report(scorer.score(written.texts), written, _default_policy_action)
+        written_rows = _written_rows(report["written_eval"])
     else:
         assert input_path is not None
         try:
@@ -145,4 +190,7 @@ def evaluate(
         rows = summary_rows(report["tasks"])
     (target / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     click.echo(format_table(rows))
-    click.echo(f"model {scorer.version}; report and plots in {target}")
+    if suite:
+        click.echo("\nwritten evaluation set (heldout/written_eval), default policy:")
+        click.echo(format_table(written_rows))
+    click.echo(f"model {scorer.version}, {scorer.profile} profile; report and plots in {target}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -86,9 +87,17 @@ def reconcile() -> None:
 )
 @click.option("--quick", is_flag=True, help="A small model in seconds (for trying things out).")
 @click.option("--activate/--no-activate", default=None, help="Default: activate if no model is active.")
-def train(licences: str | None, excluded: tuple[str, ...], quick: bool, activate: bool | None) -> None:
+@click.option(
+    "--encoder/--no-encoder",
+    default=True,
+    help="Train the full profile's sentence-encoder heads too (default), or the fast profile only.",
+)
+def train(
+    licences: str | None, excluded: tuple[str, ...], quick: bool, activate: bool | None, encoder: bool
+) -> None:
     """Train toxicity and propaganda models into the registry."""
     from classifiers.corpora import LICENCES
+    from classifiers.encoder import SentenceEncoder
     from classifiers.errors import CatalogueError
     from classifiers.training import train as run_training
     from moderation.store import model_versions
@@ -110,6 +119,7 @@ def train(licences: str | None, excluded: tuple[str, ...], quick: bool, activate
             progress=click.echo,
             catalogue_dir=config.catalogue_dir,
             exclude=list(excluded) or None,
+            encoder=SentenceEncoder(config.embeddings_dir, threads=os.cpu_count() or 1) if encoder else None,
         )
     except CatalogueError as exc:
         raise click.ClickException(f"narrative catalogue extension: {exc}") from exc

@@ -13,6 +13,7 @@ from types import FrameType
 
 import click
 
+from classifiers.encoder import SentenceEncoder
 from classifiers.training import train
 from moderation.cli.bootstrap import ensure_accounts, ensure_model
 from moderation.cli.common import open_resources
@@ -47,7 +48,12 @@ def run_everything(config: Config, *, workers: int) -> None:
     version = ensure_model(
         sessions,
         registry,
-        lambda: train(config.models_dir, progress=click.echo, catalogue_dir=config.catalogue_dir),
+        lambda: train(
+            config.models_dir,
+            progress=click.echo,
+            catalogue_dir=config.catalogue_dir,
+            encoder=SentenceEncoder(config.embeddings_dir, threads=os.cpu_count() or 1),
+        ),
     )
     welcome = ensure_accounts(sessions, config)
     resources.close()

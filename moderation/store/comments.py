@@ -114,6 +114,7 @@ def serialize(comment: Comment) -> dict[str, Any]:
             "source": decision.source,
             "model_version": decision.model_version,
             "site_model_version": decision.site_model_version,
+            "scoring_profile": decision.scoring_profile,
             "decided_at": iso(decision.created_at),
         },
         "scores": comment.scores.score_set().to_api() if comment.scores else None,

@@ -134,6 +134,7 @@ class ModelDecision:
     lang: str | None
     thresholds: Thresholds
     site_model_version: str | None = None
+    scoring_profile: str | None = None
 
 
 def claim_pending(session: Session, ids: Sequence[str], now: datetime) -> set[str]:
@@ -189,6 +190,7 @@ def record_model_decisions(
             reasons=item.verdict.reasons_dicts(),
             model_version=model_version,
             site_model_version=item.site_model_version,
+            scoring_profile=item.scoring_profile if item.scores is not None else None,
             facts=item.facts.recorded(),
             created_at=now,
         )

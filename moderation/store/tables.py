@@ -152,6 +152,8 @@ class Decision(Base):
     model_version: Mapped[str | None] = mapped_column(String(100), default=None)
     # The site's own model that scored `site_reject` for this decision (None: the site had none).
     site_model_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    # `full` or `fast` (`classifiers.scoring.PROFILES`): how the scores this decision used were computed.
+    scoring_profile: Mapped[str | None] = mapped_column(String(10), default=None)
     moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     reason_code: Mapped[str | None] = mapped_column(String(50), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)

@@ -177,6 +177,14 @@ SCHEMAS: dict[str, Any] = {
                         "type": ["string", "null"],
                         "description": "the site's own model that scored `site_reject`; null without one",
                     },
+                    "scoring_profile": {
+                        "type": ["string", "null"],
+                        "enum": ["full", "fast", None],
+                        "description": (
+                            "how the scores were computed: `full` (n-gram and sentence-encoder heads "
+                            "stacked) or `fast` (n-gram heads only); null when no model scored it"
+                        ),
+                    },
                     "decided_at": {"type": "string", "format": "date-time"},
                 },
             },

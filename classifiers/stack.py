@@ -1,0 +1,111 @@
+"""The `full` profile's stacked heads: n-gram logits and sentence-encoder logits combined per attribute.
+
+As the best GermEval 2018 systems combined embeddings with n-grams, each stacked attribute has two base
+models, the n-gram head (`classifiers.model.Heads`) and a logistic regression over the sentence
+embedding, and a small meta model over their out-of-fold decision values (the same grouped folds),
+plus the tweet-style flag and, for propaganda, how close the comment comes to a narrative of the
+catalogue (cosine similarity to its example phrases). The meta model is a weighted logistic
+regression without class weights, so its output is the calibrated probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
+
+STACKED = ("toxicity", "insult", "profanity", "identity_attack", "threat", "propaganda", "spam")
+META_INPUTS = ("ngram", "encoder", "style", "narrative_similarity")
+ENCODER_C = {"propaganda": 1.0, "threat": 1.0}
+DEFAULT_ENCODER_C = 1.0
+
+
+@dataclass
+class StackHeads:
+    names: list[str]
+    coef: np.ndarray  # (dim, n_heads) float32: encoder heads
+    intercept: np.ndarray  # (n_heads,)
+    meta: np.ndarray  # (n_heads, len(META_INPUTS))
+    meta_b: np.ndarray  # (n_heads,)
+
+    def encoder_logits(self, embeddings: np.ndarray) -> np.ndarray:
+        return embeddings @ self.coef + self.intercept
+
+    def probabilities(
+        self, ngram: np.ndarray, encoder: np.ndarray, style: np.ndarray, similarity: np.ndarray
+    ) -> np.ndarray:
+        """`ngram` and `encoder` (n_texts, n_heads) in this object's head order; the rest per text."""
+        z = (
+            ngram * self.meta[:, 0]
+            + encoder * self.meta[:, 1]
+            + style[:, None] * self.meta[:, 2]
+            + similarity[:, None] * self.meta[:, 3]
+            + self.meta_b
+        )
+        return expit(z)
+
+
+def _fit_dense(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=500)
+    model.fit(X, y, sample_weight=w)
+    return model.coef_.ravel().astype(np.float32), float(model.intercept_[0])
+
+
+def _fold(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    coef, intercept = _fit_dense(X[train], y[train], w[train], C)
+    return test, X[test] @ coef + intercept
+
+
+@dataclass
+class EncoderHead:
+    coef: np.ndarray
+    intercept: float
+    oof: np.ndarray
+
+
+def fit_encoder_head(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    C: float,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    jobs: int,
+) -> EncoderHead:
+    tasks = [delayed(_fold)(X, y, w, C, tr, te) for tr, te in splits]
+    tasks.append(delayed(_fit_dense)(X, y, w, C))
+    results = Parallel(n_jobs=jobs)(tasks)
+    coef, intercept = results[-1]
+    oof = np.zeros(len(y))
+    for test, scores in results[:-1]:
+        oof[test] = scores
+    return EncoderHead(coef, intercept, oof)
+
+
+def meta_inputs(
+    ngram: np.ndarray, encoder: np.ndarray, style: np.ndarray, similarity: np.ndarray, head: str
+) -> np.ndarray:
+    similarity = similarity if head == "propaganda" else np.zeros_like(similarity)
+    return np.column_stack([ngram, encoder, style, similarity])
+
+
+def fit_meta(features: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """A weighted logistic regression over the base models' out-of-fold values (no class weights)."""
+    used = features.std(axis=0) > 0
+    model = LogisticRegression(C=100.0, max_iter=1000)
+    model.fit(features[:, used], y, sample_weight=w)
+    coef = np.zeros(features.shape[1])
+    coef[used] = model.coef_[0]
+    return coef, float(model.intercept_[0])
+
+
+def narrative_similarity(embeddings: np.ndarray, phrases: np.ndarray) -> np.ndarray:
+    """Per text, the highest cosine similarity to a catalogue phrase (embeddings are L2-normalised)."""
+    if phrases.size == 0 or embeddings.size == 0:
+        return np.zeros(len(embeddings))
+    return np.asarray((embeddings @ phrases.T).max(axis=1), dtype=np.float64)

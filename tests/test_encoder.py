@@ -1,0 +1,184 @@
+"""The sentence encoder of the full profile: embeddings, their cache, and scoring with stacked heads.
+
+These are the only tests that load the encoder (once per test run: the session's quick model is trained
+with it); every other test scores the fast profile.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.encoder import DIM, ENCODER_LICENCE, ENCODER_NAME, SentenceEncoder, shared_encoder
+from classifiers.heldout import written_eval
+from classifiers.names import is_name
+from classifiers.registry import Registry
+from classifiers.scoring import Scorer, configured_profile
+from tests.classifier_fixtures import quick_registry
+
+TEXTS = [
+    "Die Analyse zu den Pipelines am Kaspischen Meer fand ich hilfreich.",
+    "Du bist ein erbärmlicher Lügner und solltest dich schämen.",
+    "The sanctions debate deserves better numbers than this article gives.",
+    "Спасибо за статью, очень интересно.",
+]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return Registry(quick_registry(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def full(registry: Registry) -> Scorer:
+    version = registry.latest()
+    assert version is not None
+    return Scorer.load(registry.path(version), profile="full")
+
+
+@pytest.fixture(scope="module")
+def fast(full: Scorer) -> Scorer:
+    return full.with_profile("fast")
+
+
+def test_embeddings_are_unit_vectors_and_the_cache_returns_exactly_what_was_computed(tmp_path: Path) -> None:
+    encoder = SentenceEncoder(tmp_path)
+    first = encoder.encode(TEXTS + [TEXTS[0]])
+    assert first.shape == (len(TEXTS) + 1, DIM) and first.dtype == np.float32
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-2)
+    assert np.array_equal(first[0], first[-1])
+    with sqlite3.connect(tmp_path / f"{ENCODER_NAME}.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == len(TEXTS)
+    # A new process (a new encoder object) reads the cache and never loads the weights for known texts.
+    again = SentenceEncoder(tmp_path)
+    assert np.array_equal(again.encode(TEXTS), first[: len(TEXTS)])
+    assert again._model is None
+
+
+def test_similar_meaning_across_languages_is_closer_than_other_topics(tmp_path: Path) -> None:
+    encoder = SentenceEncoder(tmp_path)
+    de, en, other = encoder.encode(
+        [
+            "Ich werde dich finden und dir wehtun.",
+            "I will find you and hurt you.",
+            "Das Wetter wird morgen schön.",
+        ]
+    )
+    assert float(de @ en) > float(de @ other) + 0.2
+
+
+def test_a_corrupt_cache_costs_time_not_answers(tmp_path: Path) -> None:
+    (tmp_path / f"{ENCODER_NAME}.sqlite").write_bytes(b"this is not a database" * 100)
+    vectors = SentenceEncoder(tmp_path).encode(TEXTS[:2])
+    assert vectors.shape == (2, DIM) and np.all(np.isfinite(vectors))
+
+
+def test_empty_and_very_long_texts_are_embedded(tmp_path: Path) -> None:
+    vectors = SentenceEncoder(tmp_path).encode(["", "   ", "Wort " * 5_000])
+    assert vectors.shape == (3, DIM) and np.all(np.isfinite(vectors))
+
+
+def test_the_full_profile_scores_with_the_stack_and_says_so(full: Scorer, fast: Scorer) -> None:
+    assert full.profile == "full" and fast.profile == "fast"
+    full_results, fast_results = full.score(TEXTS), fast.score(TEXTS)
+    assert {r.profile for r in full_results} == {"full"} and {r.profile for r in fast_results} == {"fast"}
+    for a, b in zip(full_results, fast_results, strict=True):
+        for value in (*a.values().values(), *b.values().values()):
+            assert 0.0 <= value <= 1.0
+        # Same language, narratives and techniques source; the stacked heads move the scores.
+        assert a.lang == b.lang
+    assert any(abs(a.toxicity - b.toxicity) > 1e-3 for a, b in zip(full_results, fast_results, strict=True))
+    assert full_results[1].toxicity > full_results[0].toxicity
+
+
+def test_the_same_text_scores_the_same_before_and_after_it_is_cached(full: Scorer) -> None:
+    text = "Ein völlig neuer Satz über Uranexporte, den noch niemand eingebettet hat 7f3a."
+    first = full.score([text])[0]
+    second = full.score([text])[0]
+    assert first.values() == second.values()
+
+
+def test_the_model_card_names_the_encoder_and_its_licence(full: Scorer) -> None:
+    profiles = full.card["profiles"]
+    assert profiles["full"]["encoder"] == ENCODER_NAME
+    assert profiles["full"]["encoder_licence"] == ENCODER_LICENCE
+    assert set(profiles["full"]["stacked_heads"]) >= {"toxicity", "threat", "identity_attack", "propaganda"}
+    assert "full_profile" in full.card["metrics"]
+
+
+def test_a_model_without_stacked_heads_scores_fast_whatever_is_asked(tmp_path: Path, full: Scorer) -> None:
+    plain = Scorer(full.vectorizer, full.heads, full.card, None, full.catalogue, profile="full")
+    assert plain.profile == "fast" and plain.score(TEXTS[:1])[0].profile == "fast"
+
+
+def test_the_profile_comes_from_the_environment() -> None:
+    assert configured_profile({}) == "full"
+    assert configured_profile({"MODERATION_SCORING": "FAST "}) == "fast"
+    with pytest.raises(ValueError, match="MODERATION_SCORING"):
+        configured_profile({"MODERATION_SCORING": "turbo"})
+
+
+def test_one_encoder_per_cache_directory(tmp_path: Path) -> None:
+    assert shared_encoder(tmp_path) is shared_encoder(tmp_path)
+    assert shared_encoder(tmp_path) is not shared_encoder(tmp_path / "other")
+
+
+# -- judging the comment, not its topic -----------------------------------------------------------------
+
+SWAPS = {
+    "de": (("Russland", "Frankreich"), ("Putin", "Macron"), ("Kasachstan", "Belgien")),
+    "en": (("Russia", "France"), ("Putin", "Macron"), ("Kazakhstan", "Belgium")),
+}
+
+
+def _swapped(text: str, lang: str) -> str | None:
+    out = text
+    for old, new in SWAPS.get(lang, ()):
+        out = re.sub(rf"\b{old}(s?)\b", rf"{new}\1", out)
+    return out if out != text else None
+
+
+def civil_topic_pairs() -> list[tuple[str, str]]:
+    data = written_eval()
+    pairs = []
+    for text, kind, lang in zip(data.texts, data.labels["set"], data.labels["lang"], strict=True):
+        swapped = _swapped(text, lang) if kind == "civil_topic" else None
+        if swapped is not None:
+            pairs.append((text, swapped))
+    return pairs
+
+
+@pytest.mark.parametrize("profile", ["full", "fast"])
+def test_swapping_the_topic_words_of_civil_comments_barely_moves_propaganda(
+    full: Scorer, profile: str
+) -> None:
+    """Civil comments from the held-out written set (never trained on) with Russland -> Frankreich,
+    Putin -> Macron, Kasachstan -> Belgien (and the English names): at most 0.05 apart each."""
+    scorer = full.with_profile(profile)
+    pairs = civil_topic_pairs()
+    assert len(pairs) >= 40
+    before = scorer.score([a for a, _ in pairs])
+    after = scorer.score([b for _, b in pairs])
+    moved = [
+        (round(x.propaganda, 3), round(y.propaganda, 3), a)
+        for (a, _), x, y in zip(pairs, before, after, strict=True)
+        if abs(x.propaganda - y.propaganda) > 0.05
+    ]
+    assert moved == []
+
+
+@pytest.mark.parametrize("profile", ["full", "fast"])
+def test_no_span_of_a_score_falls_on_a_bare_country_or_person_name(full: Scorer, profile: str) -> None:
+    data = written_eval()
+    texts = [t for t, kind in zip(data.texts, data.labels["set"], strict=True) if kind != "uk_kk"]
+    on_names = [
+        (text[s.start : s.end], s.attribute)
+        for text, result in zip(texts, full.with_profile(profile).score(texts), strict=True)
+        for s in result.spans
+        if not s.attribute.startswith("narrative:") and is_name(text[s.start : s.end])
+    ]
+    assert on_names == []
