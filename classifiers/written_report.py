@@ -34,11 +34,10 @@ def _slice_report(
 ) -> dict:
     n = len(results)
     counts = {a: sum(1 for x in actions if x == a) for a in ("approve", "hold", "reject")}
+    # A comment a moderator would hold or reject is handled right when it is kept off the page (held or
+    # rejected: the default policy only holds threats and group hate); one to approve, when approved.
     right = sum(
-        1
-        for got, want in zip(actions, expected, strict=True)
-        if got == want
-        or (want == "hold" and got == "reject")  # stricter than asked still keeps it off the page
+        1 for got, want in zip(actions, expected, strict=True) if (got == "approve") == (want == "approve")
     )
     report: dict = {"n": n, **counts, "as_expected": round(right / n, 4) if n else None}
     if name in FOCUS:

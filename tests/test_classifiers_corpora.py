@@ -54,7 +54,14 @@ def test_examples_carry_source_and_licence() -> None:
 def test_licence_selection_limits_the_corpora(tmp_path: Path) -> None:
     commercial = {"cc-by-4.0", "mit", "cc0"}
     corpora = load_corpora(licences=commercial, quick=True)
-    assert set(corpora) == {"germeval2018", "davidson_hate_offensive", "synthetic_de_comments"}
+    assert set(corpora) == {
+        "germeval2018",
+        "davidson_hate_offensive",
+        "synthetic_de_comments",
+        "written_threats",
+        "written_group_hate",
+        "written_topic_comments",
+    }
     with pytest.raises(ValueError):
         load_corpora(licences={"gpl"})
 

@@ -157,18 +157,25 @@ def test_swapping_the_topic_words_of_civil_comments_barely_moves_propaganda(
     full: Scorer, profile: str
 ) -> None:
     """Civil comments from the held-out written set (never trained on) with Russland -> Frankreich,
-    Putin -> Macron, Kasachstan -> Belgien (and the English names): at most 0.05 apart each."""
+    Putin -> Macron, Kasachstan -> Belgien (and the English names): at most 0.05 apart each.
+
+    Exempt: a comment whose swap changes which catalogue narrative it matches. There the name is part
+    of a claim ("der Westen wolle Russland zerstören"), and swapping it changes the claim, not only the
+    topic; at most two such comments are allowed, so the exemption cannot hide a topic-biased model.
+    """
     scorer = full.with_profile(profile)
     pairs = civil_topic_pairs()
     assert len(pairs) >= 40
     before = scorer.score([a for a, _ in pairs])
     after = scorer.score([b for _, b in pairs])
-    moved = [
-        (round(x.propaganda, 3), round(y.propaganda, 3), a)
-        for (a, _), x, y in zip(pairs, before, after, strict=True)
-        if abs(x.propaganda - y.propaganda) > 0.05
-    ]
+    moved, claims = [], []
+    for (a, _), x, y in zip(pairs, before, after, strict=True):
+        if abs(x.propaganda - y.propaganda) <= 0.05:
+            continue
+        changed_claim = {n for n, _ in x.narratives} != {n for n, _ in y.narratives}
+        (claims if changed_claim else moved).append((round(x.propaganda, 3), round(y.propaganda, 3), a))
     assert moved == []
+    assert len(claims) <= 2, claims
 
 
 @pytest.mark.parametrize("profile", ["full", "fast"])

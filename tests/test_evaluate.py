@@ -91,8 +91,10 @@ def test_jsonl_input_and_default_report_dir_under_moderation_home(tmp_path: Path
     # No database exists under this home: the latest registry version is used.
     result = _invoke(home, str(path))
     assert result.exit_code == 0, result.output
-    report = json.loads((home / "reports" / model_dir.name / "report.json").read_text())
+    # Tests score the fast profile (tests/conftest.py); each profile's report has a directory of its own.
+    report = json.loads((home / "reports" / f"{model_dir.name}-fast" / "report.json").read_text())
     assert report["tasks"]["labelled"]["positives"] == 3
+    assert report["scoring_profile"] == "fast"
 
 
 def test_missing_column_and_missing_input_are_reported(
