@@ -40,6 +40,11 @@ def threshold_tables(
     domain = np.array([e.source in THRESHOLD_DOMAIN for e in examples])
     tables: dict[str, list[dict]] = {}
     for head in THRESHOLD_HEADS:
+        if head == "threat" and head in oof:
+            # The threat head's own labels (the written threats and their hard negatives).
+            keep = ~np.isnan(labelled[head]) & ~np.isnan(oof[head])
+            tables[head] = threshold_table(labelled[head][keep].astype(int), oof[head][keep])
+            continue
         if head == "threat":
             if "toxicity" not in oof:
                 continue
@@ -157,4 +162,26 @@ def corpora_card(
     if use_catalogue:
         rows = sum(e.source == "catalogue" for e in examples)
         out.append({"name": "catalogue", "licence": "cc0", "rows_used": rows, "files": {}})
+    return out
+
+
+def topic_thresholds(examples: list[Example], oof: np.ndarray) -> list[dict]:
+    """On the written same-topic comments (out-of-fold): per propaganda threshold, the share of civil
+    comments and of narrative endorsements at or above it (what a default hold threshold is chosen on)."""
+    rows = [
+        i for i, e in enumerate(examples) if e.source == "written_topic_comments" and not np.isnan(oof[i])
+    ]
+    if not rows:
+        return []
+    y = np.array([examples[i].labels["propaganda"] for i in rows])
+    p = oof[rows]
+    out = []
+    for t in np.arange(0.3, 0.851, 0.05):
+        out.append(
+            {
+                "threshold": round(float(t), 2),
+                "civil_held": round(float((p[y == 0] >= t).mean()), 4),
+                "endorsements_held": round(float((p[y == 1] >= t).mean()), 4),
+            }
+        )
     return out

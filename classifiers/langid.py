@@ -267,3 +267,51 @@ def detect_language(text: str) -> str:
     if _FOREIGN_LATIN.search(folded):
         return "other"
     return _by_trigrams(words)
+
+
+# A comment is read part by part when its sentences are in different languages (a German sentence with
+# a Kazakh one after it): each part must be long enough to tell its language.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\s*\|LBR\|\s*|\n+")
+MIN_PART_LETTERS = 12
+MIN_PART_WORDS = 2
+
+
+def language_parts(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, language) of the text's sentences whose language can be told, in order."""
+    parts = []
+    start = 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = match.start() if match is not None else len(text)
+        piece = text[start:end]
+        words = _WORD.findall(piece.casefold())
+        if len(words) >= MIN_PART_WORDS and sum(map(len, words)) >= MIN_PART_LETTERS:
+            lang = detect_language(piece)
+            if lang != UNDETERMINED:
+                parts.append((start, end, lang))
+        if match is not None:
+            start = match.end()
+    return parts
+
+
+def mixed_parts(text: str, whole: str) -> list[tuple[int, int, str]]:
+    """The parts of a comment written in another language than `whole` (the comment's language), or []
+    when it is written in one language. Runs of sentences in one language are joined."""
+    parts = language_parts(text)
+    if len({lang for _, _, lang in parts}) < 2:
+        return []
+    joined: list[tuple[int, int, str]] = []
+    for start, end, lang in parts:
+        if joined and joined[-1][2] == lang:
+            joined[-1] = (joined[-1][0], end, lang)
+        else:
+            joined.append((start, end, lang))
+    return joined
+
+
+def combined_language(whole: str, parts: list[tuple[int, int, str]]) -> str:
+    """The comment's language, with the others its parts are written in: "de+kk" (at most three)."""
+    languages = [whole] if whole != UNDETERMINED else []
+    for _, _, lang in parts:
+        if lang not in languages:
+            languages.append(lang)
+    return "+".join(languages[:3]) or UNDETERMINED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from classifiers.features import (
     analyse_cues,
     dense_matrix,
 )
-from classifiers.langid import detect_language
+from classifiers.langid import combined_language, detect_language, mixed_parts
 from classifiers.model import Heads, load_model
 from classifiers.names import is_name, mask_names
 from classifiers.normalize import normalise
@@ -194,6 +194,26 @@ class Scorer:
         return np.zeros(probs.shape[0])
 
     def score(self, texts: Sequence[str]) -> list[ScoreResult]:
+        """Scores, language and spans of each text. A comment whose sentences are in different languages
+        is also read part by part: each attribute gets the highest score of the whole and its parts, and
+        `lang` names every language in it ("de+kk"), so the policy can hold a part it cannot read."""
+        results = self._score(texts)
+        mixed = {}
+        for k, (text, result) in enumerate(zip(texts, results, strict=True)):
+            parts = mixed_parts(text, result.lang)
+            if parts:
+                mixed[k] = parts
+        if not mixed:
+            return results
+        pieces = [(k, start, texts[k][start:end]) for k, parts in mixed.items() for start, end, _ in parts]
+        scored = self._score([text for _, _, text in pieces])
+        for (k, start, _), part in zip(pieces, scored, strict=True):
+            results[k] = _with_part(results[k], part, start)
+        for k, parts in mixed.items():
+            results[k] = replace(results[k], lang=combined_language(results[k].lang, parts))
+        return results
+
+    def _score(self, texts: Sequence[str]) -> list[ScoreResult]:
         if not texts:
             return []
         norms = [normalise(t) for t in texts]
@@ -279,3 +299,21 @@ class Scorer:
             added = added or "narrative_claim" not in out
             out["narrative_claim"] = max(out.get("narrative_claim", 0.0), narratives[0][1])
         return dict(sorted(out.items())) if added else out
+
+
+_PART_MAX = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
+
+
+def _with_part(whole: ScoreResult, part: ScoreResult, offset: int) -> ScoreResult:
+    """`whole` with each attribute raised to the part's score where the part scores higher, and the
+    part's spans for those attributes (moved to where the part starts in the whole text)."""
+    higher = {name for name in _PART_MAX if getattr(part, name) > getattr(whole, name)}
+    if not higher:
+        return whole
+    spans = whole.spans + [
+        Span(s.start + offset, s.end + offset, s.attribute, s.weight)
+        for s in part.spans
+        if s.attribute in higher
+    ]
+    spans.sort(key=lambda s: (s.start, s.end, s.attribute))
+    return replace(whole, spans=spans, **{name: getattr(part, name) for name in higher})

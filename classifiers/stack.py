@@ -49,7 +49,7 @@ class StackHeads:
         return expit(z)
 
 
-def _fit_dense(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+def fit_dense(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=500)
     model.fit(X, y, sample_weight=w)
     return model.coef_.ravel().astype(np.float32), float(model.intercept_[0])
@@ -58,7 +58,7 @@ def _fit_dense(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[n
 def _fold(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, train: np.ndarray, test: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    coef, intercept = _fit_dense(X[train], y[train], w[train], C)
+    coef, intercept = fit_dense(X[train], y[train], w[train], C)
     return test, X[test] @ coef + intercept
 
 
@@ -78,7 +78,7 @@ def fit_encoder_head(
     jobs: int,
 ) -> EncoderHead:
     tasks = [delayed(_fold)(X, y, w, C, tr, te) for tr, te in splits]
-    tasks.append(delayed(_fit_dense)(X, y, w, C))
+    tasks.append(delayed(fit_dense)(X, y, w, C))
     results = Parallel(n_jobs=jobs)(tasks)
     coef, intercept = results[-1]
     oof = np.zeros(len(y))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,11 +27,13 @@ from classifiers.card import (
     germeval_rules,
     head_metrics,
     threshold_tables,
+    topic_thresholds,
     transfer_metrics,
 )
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.corpora import LICENCES, Example, load_corpora
 from classifiers.encoder import ENCODER_LICENCE, ENCODER_NAME, ENCODER_PACKAGE, SentenceEncoder
+from classifiers.evaluation import binary_report
 from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matrix
 from classifiers.model import Heads
 from classifiers.names import mask_names
@@ -42,6 +45,7 @@ from classifiers.stack import (
     META_INPUTS,
     STACKED,
     StackHeads,
+    fit_dense,
     fit_encoder_head,
     fit_meta,
     meta_inputs,
@@ -207,6 +211,45 @@ class Base:
     splits: list[tuple[np.ndarray, np.ndarray]]
     domain: np.ndarray
     oof: np.ndarray
+    # corpus -> (row positions, decision values of a model trained without that corpus); toxicity only
+    transfer: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def _transfer_meta(
+    base: Base, X: np.ndarray, style: np.ndarray, similarity: np.ndarray, head: str, C: float
+) -> tuple[np.ndarray, float, dict]:
+    """A meta model fitted on leave-one-corpus-out values of both base models (as the n-gram toxicity
+    head is calibrated): a corpus unlike the training data (GermEval 2021's talk-show comments) is scored
+    less confidently than within-corpus folds suggest. Also reports, per corpus, a meta model fitted on
+    the other corpora's values only: an honest figure of how well that calibration carries over."""
+    rows, ngram, encoder = [], [], []
+    for test, values in base.transfer.values():
+        train = np.setdiff1d(np.arange(len(base.rows)), test)
+        coef, intercept = fit_dense(X[train], base.y[train], base.w[train], C)
+        rows.append(test)
+        ngram.append(values)
+        encoder.append(X[test] @ coef + intercept)
+    features = [
+        meta_inputs(n, e, style[base.rows][t], similarity[base.rows][t], head)
+        for t, n, e in zip(rows, ngram, encoder, strict=True)
+    ]
+    report: dict = {}
+    for k, name in enumerate(base.transfer):
+        others = [j for j in range(len(rows)) if j != k]
+        if not others:
+            continue
+        fx = np.vstack([features[j] for j in others])
+        fy = np.concatenate([base.y[rows[j]] for j in others])
+        fw = np.concatenate([base.w[rows[j]] for j in others])
+        a, b = fit_meta(fx, fy, fw)
+        p = 1 / (1 + np.exp(-(features[k] @ a + b)))
+        report[name] = binary_report(base.y[rows[k]], p)
+    meta, meta_b = fit_meta(
+        np.vstack(features),
+        np.concatenate([base.y[t] for t in rows]),
+        np.concatenate([base.w[t] for t in rows]),
+    )
+    return meta, meta_b, report
 
 
 def fit_stack(
@@ -228,7 +271,7 @@ def fit_stack(
     say(f"embedded ({time.perf_counter() - started:.1f}s)")
     names, coefs, intercepts, metas, meta_bs = [], [], [], [], []
     oof_full: dict[str, np.ndarray] = {}
-    metrics: dict[str, dict] = {}
+    metrics: dict[str, Any] = {}
     for head in STACKED:
         if head not in bases:
             continue
@@ -238,11 +281,17 @@ def fit_stack(
             X, base.y, base.w, ENCODER_C.get(head, DEFAULT_ENCODER_C), base.splits, jobs
         )
         features = meta_inputs(base.oof, fitted.oof, style[base.rows], similarity[base.rows], head)
-        # The catalogue's own phrases are trained on and are their own nearest phrase: not in the meta fit.
-        fit_rows = base.domain & np.array([examples[i].source != "catalogue" for i in base.rows])
-        if len(set(base.y[fit_rows])) < 2:
-            fit_rows = np.ones(len(base.rows), bool)
-        meta, meta_b = fit_meta(features[fit_rows], base.y[fit_rows], base.w[fit_rows])
+        transfer_report = None
+        if base.transfer:
+            meta, meta_b, transfer_report = _transfer_meta(
+                base, X, style, similarity, head, ENCODER_C.get(head, DEFAULT_ENCODER_C)
+            )
+        else:
+            # The catalogue's own phrases are trained on and are their own nearest phrase: not in the fit.
+            fit_rows = base.domain & np.array([examples[i].source != "catalogue" for i in base.rows])
+            if len(set(base.y[fit_rows])) < 2:
+                fit_rows = np.ones(len(base.rows), bool)
+            meta, meta_b = fit_meta(features[fit_rows], base.y[fit_rows], base.w[fit_rows])
         probability = 1 / (1 + np.exp(-(features @ meta + meta_b)))
         names.append(head)
         coefs.append(fitted.coef)
@@ -253,6 +302,8 @@ def fit_stack(
         oof_full[head][base.rows] = probability
         metrics[head] = head_metrics(head, base.rows, base.y, probability, examples)
         metrics[head]["meta"] = dict(zip(META_INPUTS, [round(float(v), 4) for v in meta], strict=True))
+        if transfer_report is not None:
+            metrics[head]["transfer_meta_from_other_corpora"] = transfer_report
         say(f"stacked head {head} ({time.perf_counter() - started:.1f}s)")
     for head, values in oof_fast.items():
         oof_full.setdefault(head, values)
@@ -355,7 +406,7 @@ def train(
     intercepts: list[float] = []
     calibrations: list[Calibration] = []
     style = tweet_style([e.text for e in examples])
-    metrics: dict[str, dict] = {}
+    metrics: dict[str, Any] = {}
     trained: list[str] = []
     oof_by_head: dict[str, np.ndarray] = {}
     labels_by_head: dict[str, np.ndarray] = {}
@@ -393,7 +444,7 @@ def train(
         labels_by_head[head] = np.full(len(examples), np.nan)
         labels_by_head[head][rows] = y
         if head in STACKED:
-            bases[head] = Base(rows, y, w, splits, domain, fitted.oof)
+            bases[head] = Base(rows, y, w, splits, domain, fitted.oof, fitted.transfer)
         say(f"head {head}: {len(rows)} rows, {int(y.sum())} positive ({time.perf_counter() - started:.1f}s)")
 
     heads = Heads(
@@ -429,6 +480,12 @@ def train(
         metrics["toxicity_transfer"] = transfer_metrics(examples, transfer_scores, rules)
     threat_cue = dense[:, DENSE_NAMES.index("threat_cue")] / DENSE_SCALE
     tables = threshold_tables(examples, oof_by_head, labels_by_head, threat_cue)
+    if "propaganda" in oof_by_head:
+        metrics["propaganda_topic_thresholds"] = topic_thresholds(examples, oof_by_head["propaganda"])
+        if stack is not None:
+            metrics["full_profile"]["propaganda_topic_thresholds"] = topic_thresholds(
+                examples, oof_full["propaganda"]
+            )
     now = datetime.now(UTC)
     card = {
         "created": now.isoformat(timespec="seconds").replace("+00:00", "Z"),

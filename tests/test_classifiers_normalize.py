@@ -163,3 +163,18 @@ def test_unmasking_does_not_depend_on_the_process_hash_seed() -> None:
     }
     assert len(outputs) == 1
     assert "arschloch" in outputs.pop()
+
+
+def test_a_comment_in_two_languages_is_split_into_its_parts() -> None:
+    from classifiers.langid import combined_language, detect_language, mixed_parts
+
+    text = "Guter Artikel, vielen Dank dafür. Бұл мақала өте жақсы жазылған, рахмет сіздерге!"
+    whole = detect_language(text)
+    parts = mixed_parts(text, whole)
+    assert [lang for _, _, lang in parts] == ["de", "kk"]
+    assert text[parts[1][0] : parts[1][1]].startswith("Бұл")
+    assert set(combined_language(whole, parts).split("+")) == {"de", "kk"}
+    one = "Ich stimme zu. Das sehe ich genauso wie der Autor."
+    assert mixed_parts(one, detect_language(one)) == []
+    short = "Danke. Ok."  # too short to tell each part's language
+    assert mixed_parts(short, detect_language(short)) == []

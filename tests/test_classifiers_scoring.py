@@ -155,3 +155,12 @@ def test_a_quoted_insult_is_not_held_against_the_reply(scorer: Scorer) -> None:
     assert quoted.insult < alone.insult - 0.3
     quote_end = reply.index("\n")
     assert all(span.start > quote_end for span in quoted.spans)
+
+
+def test_a_part_in_another_language_is_scored_on_its_own(scorer: Scorer) -> None:
+    insult = "Ты тупой идиот и мразь, заткнись."
+    civil = "Vielen Dank für den ausführlichen Artikel über die Pipeline."
+    alone, mixed = scorer.score([insult, f"{civil} {insult}"])
+    assert mixed.lang == "de+ru"
+    assert mixed.toxicity >= alone.toxicity - 1e-9
+    assert any(s.start >= len(civil) for s in mixed.spans if s.attribute in ("toxicity", "insult"))

@@ -108,6 +108,11 @@ def test_the_model_card_names_the_encoder_and_its_licence(full: Scorer) -> None:
     assert profiles["full"]["encoder_licence"] == ENCODER_LICENCE
     assert set(profiles["full"]["stacked_heads"]) >= {"toxicity", "threat", "identity_attack", "propaganda"}
     assert "full_profile" in full.card["metrics"]
+    # Toxicity's meta model is fitted on leave-one-corpus-out values; the card says how a meta model
+    # fitted without each corpus calibrates on it.
+    carried = full.card["metrics"]["full_profile"]["toxicity"]["transfer_meta_from_other_corpora"]
+    assert set(carried) == {"germeval2018", "germeval2021"}
+    assert all(0.0 <= figures["ece"] <= 1.0 for figures in carried.values())
 
 
 def test_a_model_without_stacked_heads_scores_fast_whatever_is_asked(tmp_path: Path, full: Scorer) -> None:

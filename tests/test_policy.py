@@ -307,3 +307,27 @@ def test_coordinated_posting_holds(copy_authors: int, setting: int, action: Acti
         copies, authors = copy_authors + 1, copy_authors
         expected = f"nearly the same text as at least {copies} recent comments by {authors} other authors"
         assert verdict.reasons[0].detail == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "held"),
+    [
+        ("de", False),
+        ("de+en", False),
+        ("de+kk", True),
+        ("kk+de", True),
+        ("ru+uk", True),
+        ("uk", True),
+        ("und", False),
+    ],
+)
+def test_a_comment_is_held_when_any_of_its_languages_is_unsupported(lang: str, held: bool) -> None:
+    verdict = decide(
+        {"toxicity": 0.01}, CommentFacts("text", author_has_history=True, lang=lang), SitePolicy()
+    )
+    codes = [r.code for r in verdict.reasons]
+    assert ("unsupported_language" in codes) is held
+    if held:
+        assert verdict.action is Action.HOLD
+        (reason,) = [r for r in verdict.reasons if r.code == "unsupported_language"]
+        assert reason.params["lang"] in ("kk", "uk")

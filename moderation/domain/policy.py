@@ -165,8 +165,11 @@ def _rule_reasons(facts: CommentFacts, policy: SitePolicy) -> list[Reason]:
         and facts.copy_authors >= policy.hold_copies_from_authors
     ):
         found.append(reasons.coordinated_posting(facts.copies or 0, facts.copy_authors))
-    if facts.lang not in (None, UNDETERMINED_LANGUAGE, *SUPPORTED_LANGUAGES):
-        found.append(reasons.unsupported_language(str(facts.lang)))
+    # A comment in several languages ("de+kk") is held when any of them is one the models cannot read.
+    for lang in (facts.lang or "").split("+"):
+        if lang not in ("", UNDETERMINED_LANGUAGE, *SUPPORTED_LANGUAGES):
+            found.append(reasons.unsupported_language(lang))
+            break
     return found
 
 
