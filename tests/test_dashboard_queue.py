@@ -125,6 +125,8 @@ def test_comment_detail_page(client: FlaskClient, moderator: str, seeded: seed.S
     html = response.get_data(as_text=True)
     assert "Frühere Kommentare dieser Person" in html
     assert re.search(r"<strong>entschieden</strong>:\s*zurückhalten \(Modell\)", html)
+    # Which scoring profile scored the comment the model decided on.
+    assert "volles Profil" in html
     assert client.get("/comments/does-not-exist").status_code == 404
 
 

@@ -188,6 +188,7 @@ def add_comment(
                 scores=None if scores is None else _scores(text, attribute, words, scores),
                 lang="de",
                 thresholds=thresholds_of(site.policy),
+                scoring_profile="full",
             )
         ],
         model_version=SEED_VERSION,
