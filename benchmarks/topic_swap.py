@@ -10,12 +10,15 @@ many pairs moved by more than 0.05 and which.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from classifiers.scoring import Scorer
-from tests.test_encoder import civil_topic_pairs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the swap pairs live with the tests
+from tests.test_encoder import civil_topic_pairs  # noqa: E402
 
 
 def main() -> None:
