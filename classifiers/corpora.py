@@ -262,11 +262,11 @@ def load_davidson(rng: random.Random, limit: int, root: Path = CORPORA_DIR) -> l
 
 
 def _written_rows(corpus: str, filename: str, root: Path) -> list[dict[str, str]]:
-    """The rows of `filename` and of its later batches (`<stem>_more.csv`, when present)."""
+    """The rows of `filename` and of its later batches (`<stem>_*.csv`, in name order)."""
     rows = list(csv.DictReader(io.StringIO(read_text(corpus, filename, root))))
-    more = filename.replace(".csv", "_more.csv")
-    if (root / corpus / more).is_file():
-        rows.extend(csv.DictReader(io.StringIO(read_text(corpus, more, root))))
+    stem = filename.removesuffix(".csv")
+    for later in sorted(p.name for p in (root / corpus).glob(f"{stem}_*.csv")):
+        rows.extend(csv.DictReader(io.StringIO(read_text(corpus, later, root))))
     return rows
 
 

@@ -171,6 +171,12 @@ class Scorer:
     def with_profile(self, profile: str) -> Scorer:
         return Scorer(self.vectorizer, self.heads, self.card, self.stack, self.catalogue, profile=profile)
 
+    def embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        """The sentence embeddings of `texts` as this model's heads read them (names masked where the
+        model masks them); uses the process's shared encoder when this scorer runs the fast profile."""
+        encoder = self.encoder or shared_encoder()
+        return encoder.encode([mask_names(t) for t in texts] if self._masked else list(texts))
+
     def _phrase_embeddings(self) -> np.ndarray:
         if self._phrases is None:
             assert self.encoder is not None
@@ -181,7 +187,7 @@ class Scorer:
     def _full(self, texts: Sequence[str], logits: np.ndarray, probs: np.ndarray, style: np.ndarray) -> None:
         """Replaces the stacked heads' probabilities in `probs` by the full profile's (in place)."""
         assert self.stack is not None and self.encoder is not None
-        embeddings = self.encoder.encode([mask_names(t) for t in texts] if self._masked else texts)
+        embeddings = self.embeddings(texts)
         similarity = narrative_similarity(embeddings, self._phrase_embeddings())
         columns = self._stack_columns
         probs[:, columns] = self.stack.probabilities(

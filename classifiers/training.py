@@ -77,9 +77,9 @@ TECHNIQUE_C = 1.0
 # Propaganda is calibrated on reader-comment-like rows only: the English claim and meme corpora that
 # make up most of its training rows have a very different base rate and style.
 COMMENT_DOMAIN = ("synthetic_de_comments", "catalogue", "germeval2021", "germs_at", "written_topic_comments")
-# No public corpus labels threats: the threat head learns from the written threats and their hard
-# negatives and is calibrated on them (a threat-or-not population, not the base rate of all comments).
-THREAT_DOMAIN = ("written_threats", "written_group_hate")
+# No public corpus labels threats: the threat head learns from the written threats, their hard negatives
+# and the civil comments of the public corpora, and is calibrated on all of them. (Calibrated on the
+# written threat-or-not rows alone, it called ordinary comments that address the author threats.)
 COMMENT_SOURCES = ("germeval2018", "germeval2019", "germeval2021", "germs_at", "davidson_hate_offensive")
 
 
@@ -425,8 +425,6 @@ def train(
         domain = np.ones(len(rows), bool)
         if head == "propaganda":
             domain = np.array([examples[i].source in COMMENT_DOMAIN for i in rows])
-        if head == "threat":
-            domain = np.array([examples[i].source in THREAT_DOMAIN for i in rows])
         splits = group_folds([groups[i] for i in rows], y, folds, seed)
         transfer = transfer_splits([examples[i].source for i in rows]) if head == "toxicity" else []
         fitted = fit_head(X[rows], y, w, C, splits, jobs, transfer)

@@ -194,3 +194,51 @@ def test_no_span_of_a_score_falls_on_a_bare_country_or_person_name(full: Scorer,
         if not s.attribute.startswith("narrative:") and is_name(text[s.start : s.end])
     ]
     assert on_names == []
+
+
+# -- site models read the embeddings when the generic model runs the full profile ------------------------
+
+
+def test_a_site_model_fitted_with_the_full_profile_reads_embeddings(full: Scorer, tmp_path: Path) -> None:
+    from classifiers.site import fit_site_model, load_site_model, save_site_model
+    from tests.test_site_model import NEW_CIVIL, NEW_INSULTS, _archive
+
+    texts, labels = _archive(300, seed=3)
+    model = fit_site_model(texts, labels, full, generic=full.score(texts))
+    assert model.reads_embeddings and model.embedding_coef.shape == (DIM,)
+    assert model.card["params"]["embeddings"]["scale"] in (0.3, 1.0)
+    new = NEW_INSULTS + NEW_CIVIL
+    p = model.predict(new, full.score(new), full)
+    assert p[: len(NEW_INSULTS)].min() > p[len(NEW_INSULTS) :].max()
+    save_site_model(model, tmp_path / "site")
+    loaded = load_site_model(tmp_path / "site")
+    assert np.array_equal(loaded.predict(new, full.score(new), full), p)
+    with pytest.raises(ValueError, match="embeddings"):
+        loaded.decision(new, full.score(new))
+    # With the fast profile the same labels give a model without embeddings, which any scorer can run.
+    fast_model = fit_site_model(texts, labels, full.with_profile("fast"))
+    assert not fast_model.reads_embeddings and fast_model.card["params"]["embeddings"] is None
+    assert fast_model.predict(new, full.score(new), full).shape == (len(new),)
+
+
+# Civil comments that address the author, journalists, editors or other readers (written for this test,
+# in no training file): naming an addressee is not a threat.
+ADDRESSED = [
+    "Der Autor hat gut recherchiert, danke.",
+    "Herr Autor, ich sehe das anders als Sie.",
+    "Die Journalistin sollte die Zahlen nochmal prüfen.",
+    "Liebe Redaktion, der Journalist hat hier sauber gearbeitet.",
+    "Dear author, great piece, thank you.",
+    "@Leser_42 du hast recht, das habe ich übersehen.",
+    "Автор, спасибо за статью, но про нефть вы ошиблись.",
+    "Frau Ministerin, wann kommt endlich die Antwort auf die Anfrage?",
+]
+
+
+@pytest.mark.parametrize("profile", ["full", "fast"])
+def test_addressing_someone_is_not_a_threat(full: Scorer, profile: str) -> None:
+    scores = {
+        text: round(r.threat, 3)
+        for text, r in zip(ADDRESSED, full.with_profile(profile).score(ADDRESSED), strict=True)
+    }
+    assert {text: s for text, s in scores.items() if s >= 0.5} == {}
