@@ -235,10 +235,23 @@ ADDRESSED = [
 ]
 
 
+# Known failures (docs/models.md, "Threat: recall traded ..."): formal address with "Sie" and "sollte"
+# still read as threats to the threat head; kept here so that a fix shows up as XPASS.
+KNOWN_THREAT_MISREADINGS = {
+    "Herr Autor, ich sehe das anders als Sie.",
+    "Die Journalistin sollte die Zahlen nochmal prüfen.",
+}
+
+
 @pytest.mark.parametrize("profile", ["full", "fast"])
-def test_addressing_someone_is_not_a_threat(full: Scorer, profile: str) -> None:
-    scores = {
-        text: round(r.threat, 3)
-        for text, r in zip(ADDRESSED, full.with_profile(profile).score(ADDRESSED), strict=True)
-    }
-    assert {text: s for text, s in scores.items() if s >= 0.5} == {}
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(t, marks=pytest.mark.xfail(reason="known threat misreading of a civil address"))
+        if t in KNOWN_THREAT_MISREADINGS
+        else t
+        for t in ADDRESSED
+    ],
+)
+def test_addressing_someone_is_not_a_threat(full: Scorer, profile: str, text: str) -> None:
+    assert full.with_profile(profile).score([text])[0].threat < 0.5
