@@ -284,9 +284,7 @@ def load_written_threats(root: Path = CORPORA_DIR) -> list[Example]:
         # The civil comments that address someone are the counterweight to threats naming their target;
         # they count double (there are fewer of them than threats that name an addressee).
         weight = 2.0 if row["kind"] == "addressed_civil" else 1.0
-        out.append(
-            Example(row["text"], "written_threats", "cc0", labels, weight=weight, group=row["kind"])
-        )
+        out.append(Example(row["text"], "written_threats", "cc0", labels, weight=weight, group=row["kind"]))
     return out
 
 
