@@ -17,6 +17,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ ENCODER_LICENCE = "Apache-2.0"
 DIM = 512
 MAX_CHARS = 2_000  # longer comments are embedded from their first 2,000 characters (cost grows with length)
 BATCH = 64
+RECENT = 4_096  # embeddings kept in memory per encoder (8 MiB)
 CACHE_ENV = "MODERATION_EMBEDDINGS"
 ProgressFn = Callable[[str], None]
 
@@ -102,6 +104,9 @@ class SentenceEncoder:
         self.cache = EmbeddingCache(Path(cache_dir) / f"{ENCODER_NAME}.sqlite") if cache_dir else None
         self._model: Any = None
         self._lock = threading.Lock()
+        # The last few thousand embeddings in memory: a worker's site models read the embeddings the
+        # generic model has just computed for the same batch, without a cache read or a second pass.
+        self._recent: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -119,7 +124,11 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         inputs = [encoder_input(t) for t in texts]
         keys = [text_key(t) for t in inputs]
-        known = self.cache.get(list(dict.fromkeys(keys))) if self.cache else {}
+        with self._lock:
+            known = {k: self._recent[k] for k in dict.fromkeys(keys) if k in self._recent}
+        wanted = [k for k in dict.fromkeys(keys) if k not in known]
+        if self.cache and wanted:
+            known.update(self.cache.get(wanted))
         missing = list(dict.fromkeys(k for k in keys if k not in known))
         if missing:
             by_key = {k: text for k, text in zip(keys, inputs, strict=True)}
@@ -143,7 +152,16 @@ class SentenceEncoder:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for i, key in enumerate(keys):
             out[i] = known[key]
+        self._remember(known)
         return out
+
+    def _remember(self, vectors: dict[bytes, np.ndarray]) -> None:
+        with self._lock:
+            for key, vector in list(vectors.items())[-RECENT:]:
+                self._recent[key] = vector
+                self._recent.move_to_end(key)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
 
 
 _shared: dict[Path | None, SentenceEncoder] = {}
