@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any, cast
@@ -51,6 +52,10 @@ class Site(Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(100), default=None)
     # Retraining settings of the site's own model (`moderation.domain.learning.LearningSettings`).
     learning: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Key for hashing this site's client addresses (apart from the session key; set when the site is made).
+    ip_hash_key: Mapped[str | None] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    # Personal data of comments older than this many days is deleted by the retention job; None keeps all.
+    retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -193,6 +198,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16), default=Role.MODERATOR.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Stored in each login session; raised on logout and password change, which revokes older sessions.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
