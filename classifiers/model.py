@@ -18,15 +18,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.errors import ModelLoadError
 from classifiers.features import ANALYZERS, DENSE_NAMES
-from classifiers.stack import META_INPUTS, StackHeads
+from classifiers.stack import META_INPUTS, StackHeads, Stance
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 4
+FORMAT = 5
 # Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
 # (no emoji tokens), which their vectoriser state says by leaving out "tokens". Format 4 may add the
 # `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only.
-READABLE_FORMATS = (1, 2, 3, 4)
+READABLE_FORMATS = (1, 2, 3, 4, 5)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -133,13 +133,21 @@ def save_model(
         },
     }
     if stack is not None:
-        state["stack"] = {
+        stack_state: dict[str, object] = {
             "names": list(stack.names),
             "coef": stack.coef,
             "intercept": stack.intercept,
             "meta": stack.meta,
             "meta_b": stack.meta_b,
         }
+        if stack.stance is not None:
+            stack_state["stance"] = {
+                "kinds": list(stack.stance.kinds),
+                "endorsing": stack.stance.endorsing.astype(np.int8),
+                "coef": stack.stance.coef,
+                "intercept": stack.stance.intercept,
+            }
+        state["stack"] = stack_state
     sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
     check_trusted(model_dir / MODEL_FILE)
     (model_dir / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -170,12 +178,26 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
         stack = None
         if "stack" in state:
             k = state["stack"]
+            meta = np.asarray(k["meta"], dtype=np.float64)
+            if meta.ndim == 2 and meta.shape[1] == len(META_INPUTS) - 1:
+                # Format 4 had no stance input: its weight is zero.
+                meta = np.column_stack([meta, np.zeros(len(meta))])
+            stance = None
+            if "stance" in k:
+                t = k["stance"]
+                stance = Stance(
+                    kinds=[str(x) for x in t["kinds"]],
+                    endorsing=np.asarray(t["endorsing"]).astype(bool),
+                    coef=np.asarray(t["coef"], dtype=np.float32),
+                    intercept=np.asarray(t["intercept"], dtype=np.float64),
+                )
             stack = StackHeads(
                 names=[str(n) for n in k["names"]],
                 coef=np.asarray(k["coef"], dtype=np.float32),
                 intercept=np.asarray(k["intercept"], dtype=np.float64),
-                meta=np.asarray(k["meta"], dtype=np.float64),
+                meta=meta,
                 meta_b=np.asarray(k["meta_b"], dtype=np.float64),
+                stance=stance,
             )
             n = len(stack.names)
             if (
@@ -184,6 +206,12 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                 or len(stack.meta_b) != n
             ):
                 raise ModelLoadError("stacked heads have inconsistent shapes")
+            if stance is not None and (
+                stance.coef.shape != (stack.coef.shape[0], len(stance.kinds))
+                or stance.intercept.shape != (len(stance.kinds),)
+                or stance.endorsing.shape != (len(stance.kinds),)
+            ):
+                raise ModelLoadError("the stance model has inconsistent shapes")
             if any(name not in heads.names for name in stack.names):
                 raise ModelLoadError("a stacked head has no n-gram head")
     except (KeyError, TypeError, ValueError) as exc:

@@ -25,7 +25,7 @@ from classifiers.features import (
 from classifiers.langid import combined_language, detect_language, mixed_parts
 from classifiers.model import Heads, load_model
 from classifiers.names import is_name, mask_names
-from classifiers.normalize import normalise
+from classifiers.normalize import normalise, shown_text
 from classifiers.stack import StackHeads, narrative_similarity
 from classifiers.vectorize import Vectorizer
 
@@ -191,7 +191,11 @@ class Scorer:
         similarity = narrative_similarity(embeddings, self._phrase_embeddings())
         columns = self._stack_columns
         probs[:, columns] = self.stack.probabilities(
-            logits[:, columns], self.stack.encoder_logits(embeddings), style, similarity
+            logits[:, columns],
+            self.stack.encoder_logits(embeddings),
+            style,
+            similarity,
+            self.stack.stance_values(embeddings),
         )
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
@@ -280,7 +284,7 @@ class Scorer:
                     identity_attack=columns["identity_attack"][k],
                     techniques=self._techniques(technique_rows[k], cue, propaganda, narratives),
                     narratives=narratives,
-                    lang=detect_language(text),
+                    lang=detect_language(shown_text(text)),
                     spans=[Span(s.start, s.end, s.attribute, s.weight) for s in spans],
                     profile=self.profile,
                 )

@@ -19,7 +19,13 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 STACKED = ("toxicity", "insult", "profanity", "identity_attack", "threat", "propaganda", "spam")
-META_INPUTS = ("ngram", "encoder", "style", "narrative_similarity")
+META_INPUTS = ("ngram", "encoder", "style", "narrative_similarity", "stance")
+# The stance model: a multinomial logistic regression over the embedding, trained on the written same-topic
+# comments' kinds (endorses, insinuates, reports a claim, debunks, mocks, asks the editors, criticises the
+# Kremlin, ...). Its log-odds that a comment takes an endorsing stance is a meta input of propaganda: a
+# comment is judged by how it treats a claim, not by the topic it shares with the claim.
+STANCE_SOURCE = "written_topic_comments"
+STANCE_C = 3.0
 ENCODER_C = {"propaganda": 1.0, "threat": 1.0}
 DEFAULT_ENCODER_C = 1.0
 
@@ -31,12 +37,23 @@ class StackHeads:
     intercept: np.ndarray  # (n_heads,)
     meta: np.ndarray  # (n_heads, len(META_INPUTS))
     meta_b: np.ndarray  # (n_heads,)
+    stance: Stance | None = None
 
     def encoder_logits(self, embeddings: np.ndarray) -> np.ndarray:
         return embeddings @ self.coef + self.intercept
 
+    def stance_values(self, embeddings: np.ndarray) -> np.ndarray:
+        if self.stance is None:
+            return np.zeros(len(embeddings))
+        return self.stance.endorsing_logit(embeddings)
+
     def probabilities(
-        self, ngram: np.ndarray, encoder: np.ndarray, style: np.ndarray, similarity: np.ndarray
+        self,
+        ngram: np.ndarray,
+        encoder: np.ndarray,
+        style: np.ndarray,
+        similarity: np.ndarray,
+        stance: np.ndarray | None = None,
     ) -> np.ndarray:
         """`ngram` and `encoder` (n_texts, n_heads) in this object's head order; the rest per text."""
         z = (
@@ -46,7 +63,63 @@ class StackHeads:
             + similarity[:, None] * self.meta[:, 3]
             + self.meta_b
         )
+        if stance is not None:
+            z = z + stance[:, None] * self.meta[:, 4]
         return expit(z)
+
+
+@dataclass
+class Stance:
+    """How a comment treats a claim, from its embedding: one class per kind of the written same-topic
+    comments; `endorsing` marks the kinds that spread a narrative (labelled propaganda)."""
+
+    kinds: list[str]
+    endorsing: np.ndarray  # (n_kinds,) bool
+    coef: np.ndarray  # (dim, n_kinds) float32
+    intercept: np.ndarray  # (n_kinds,)
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        z = embeddings @ self.coef + self.intercept
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def endorsing_logit(self, embeddings: np.ndarray) -> np.ndarray:
+        p = self.probabilities(embeddings)[:, self.endorsing].sum(axis=1)
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))
+
+
+def _fit_stance_model(X: np.ndarray, kinds: np.ndarray, endorsing_kinds: set[str]) -> Stance:
+    model = LogisticRegression(C=STANCE_C, max_iter=3000)
+    model.fit(X, kinds)
+    classes = [str(k) for k in model.classes_]
+    return Stance(
+        kinds=classes,
+        endorsing=np.array([k in endorsing_kinds for k in classes]),
+        coef=model.coef_.T.astype(np.float32),
+        intercept=model.intercept_.astype(np.float64),
+    )
+
+
+def fit_stance(
+    embeddings: np.ndarray,
+    kinds: Sequence[str | None],
+    endorsing_kinds: set[str],
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[Stance | None, np.ndarray]:
+    """The stance model on the rows that have a kind, and its endorsing log-odds for every row: out of
+    fold on the rows it is trained on (`folds` index those rows), from the full model elsewhere."""
+    rows = np.array([i for i, k in enumerate(kinds) if k])
+    if len(rows) == 0 or not endorsing_kinds:
+        return None, np.zeros(len(embeddings))
+    labels = np.array([kinds[i] for i in rows])
+    stance = _fit_stance_model(embeddings[rows], labels, endorsing_kinds)
+    values = stance.endorsing_logit(embeddings)
+    for train, test in folds:
+        fold_model = _fit_stance_model(embeddings[rows[train]], labels[train], endorsing_kinds)
+        values[rows[test]] = fold_model.endorsing_logit(embeddings[rows[test]])
+    return stance, values
 
 
 def fit_dense(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
@@ -88,10 +161,16 @@ def fit_encoder_head(
 
 
 def meta_inputs(
-    ngram: np.ndarray, encoder: np.ndarray, style: np.ndarray, similarity: np.ndarray, head: str
+    ngram: np.ndarray,
+    encoder: np.ndarray,
+    style: np.ndarray,
+    similarity: np.ndarray,
+    stance: np.ndarray,
+    head: str,
 ) -> np.ndarray:
-    similarity = similarity if head == "propaganda" else np.zeros_like(similarity)
-    return np.column_stack([ngram, encoder, style, similarity])
+    if head != "propaganda":
+        similarity, stance = np.zeros_like(similarity), np.zeros_like(stance)
+    return np.column_stack([ngram, encoder, style, similarity, stance])
 
 
 def fit_meta(features: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:

@@ -44,10 +44,13 @@ from classifiers.stack import (
     ENCODER_C,
     META_INPUTS,
     STACKED,
+    STANCE_SOURCE,
     StackHeads,
+    Stance,
     fit_dense,
     fit_encoder_head,
     fit_meta,
+    fit_stance,
     meta_inputs,
     narrative_similarity,
 )
@@ -216,7 +219,13 @@ class Base:
 
 
 def _transfer_meta(
-    base: Base, X: np.ndarray, style: np.ndarray, similarity: np.ndarray, head: str, C: float
+    base: Base,
+    X: np.ndarray,
+    style: np.ndarray,
+    similarity: np.ndarray,
+    stance: np.ndarray,
+    head: str,
+    C: float,
 ) -> tuple[np.ndarray, float, dict]:
     """A meta model fitted on leave-one-corpus-out values of both base models (as the n-gram toxicity
     head is calibrated): a corpus unlike the training data (GermEval 2021's talk-show comments) is scored
@@ -230,7 +239,7 @@ def _transfer_meta(
         ngram.append(values)
         encoder.append(X[test] @ coef + intercept)
     features = [
-        meta_inputs(n, e, style[base.rows][t], similarity[base.rows][t], head)
+        meta_inputs(n, e, style[base.rows][t], similarity[base.rows][t], stance[base.rows][t], head)
         for t, n, e in zip(rows, ngram, encoder, strict=True)
     ]
     report: dict = {}
@@ -269,6 +278,7 @@ def fit_stack(
     phrases = encoder.encode([mask_names(text) for _, _, text in catalogue.example_texts()])
     similarity = narrative_similarity(embeddings, phrases)
     say(f"embedded ({time.perf_counter() - started:.1f}s)")
+    stance, stance_values = _fit_stance(examples, embeddings, bases.get("propaganda"))
     names, coefs, intercepts, metas, meta_bs = [], [], [], [], []
     oof_full: dict[str, np.ndarray] = {}
     metrics: dict[str, Any] = {}
@@ -280,11 +290,13 @@ def fit_stack(
         fitted = fit_encoder_head(
             X, base.y, base.w, ENCODER_C.get(head, DEFAULT_ENCODER_C), base.splits, jobs
         )
-        features = meta_inputs(base.oof, fitted.oof, style[base.rows], similarity[base.rows], head)
+        features = meta_inputs(
+            base.oof, fitted.oof, style[base.rows], similarity[base.rows], stance_values[base.rows], head
+        )
         transfer_report = None
         if base.transfer:
             meta, meta_b, transfer_report = _transfer_meta(
-                base, X, style, similarity, head, ENCODER_C.get(head, DEFAULT_ENCODER_C)
+                base, X, style, similarity, stance_values, head, ENCODER_C.get(head, DEFAULT_ENCODER_C)
             )
         else:
             # The catalogue's own phrases are trained on and are their own nearest phrase: not in the fit.
@@ -313,8 +325,36 @@ def fit_stack(
         intercept=np.array(intercepts),
         meta=np.vstack(metas),
         meta_b=np.array(meta_bs),
+        stance=stance,
     )
     return stack, oof_full, metrics
+
+
+def _fit_stance(
+    examples: list[Example], embeddings: np.ndarray, propaganda: Base | None
+) -> tuple[Stance | None, np.ndarray]:
+    """The stance model (`classifiers.stack.Stance`) on the written same-topic comments' kinds, with
+    out-of-fold values on those rows from the propaganda head's own folds (so the meta model sees the
+    same honest values it will see on new comments)."""
+    kinds = [e.group if e.source == STANCE_SOURCE and e.group else None for e in examples]
+    endorsing = {
+        e.group for e in examples if e.source == STANCE_SOURCE and e.group and e.labels.get("propaganda")
+    }
+    rows = np.array([i for i, k in enumerate(kinds) if k])
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    if propaganda is not None and len(rows):
+        position = {int(r): j for j, r in enumerate(propaganda.rows)}
+        fold_of = np.full(len(rows), -1)
+        for f, (_, test) in enumerate(propaganda.splits):
+            test_rows = {int(propaganda.rows[j]) for j in test}
+            for k, r in enumerate(rows):
+                if int(r) in test_rows and int(r) in position:
+                    fold_of[k] = f
+        folds = [
+            (np.flatnonzero((fold_of != f) & (fold_of >= 0)), np.flatnonzero(fold_of == f))
+            for f in range(len(propaganda.splits))
+        ]
+    return fit_stance(embeddings, kinds, endorsing, folds)
 
 
 def profiles_card(stack: StackHeads | None, encoder: SentenceEncoder | None) -> dict:

@@ -21,6 +21,30 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _bounded(env: dict[str, str], name: str, default: int, *, high: int = 10**9) -> int:
+    """A whole number from 0 to `high`; anything else stops the start with a message naming the variable."""
+    value = _int(env, name, default)
+    if not 0 <= value <= high:
+        raise ValueError(f"{name} must be between 0 and {high}, got {value}")
+    return value
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    """A yes/no switch: 1/true/yes/on or 0/false/no/off (empty: the default)."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env.get(name)!r}")
+
+
 # How workers score (`classifiers.scoring.PROFILES`): `full` adds the sentence encoder, `fast` does not.
 SCORING_PROFILES = ("full", "fast")
 
@@ -35,9 +59,19 @@ def load_secret_key(home: Path) -> str:
         return path.read_text().strip()
     home.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    # Created readable by its owner only from the first byte (no window with the umask's mode).
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(key)
     return key
+
+
+def default_sqlite_path(home: Path) -> Path:
+    """`MODERATION_HOME/moderation.db`; an installation that began under the interim name
+    `moderation.store.db` keeps using that file."""
+    interim = home / "moderation.store.db"
+    if interim.exists() and not (home / "moderation.db").exists():
+        return interim
+    return home / "moderation.db"
 
 
 @dataclass(frozen=True)
@@ -53,7 +87,20 @@ class Config:
     batch_size: int = 256
     wait_max_ms: int = 5000
     reconcile_after_s: int = 30
-    rate_limit_per_minute: int = 600
+    # Sliding one-minute budgets (0 switches one off): the site's secret key, its publishable (browser)
+    # key, one author and one client address. The site's budget fits a full 1,000-item batch.
+    rate_limit_per_minute: int = 1200
+    rate_limit_browser_per_minute: int = 120
+    rate_limit_author_per_minute: int = 20
+    rate_limit_address_per_minute: int = 30
+    # Requests held open by `?wait` at once in one process, overall and per site; more answer 202 at once.
+    wait_max_concurrent: int = 4
+    wait_max_concurrent_per_site: int = 2
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, direct).
+    trusted_proxies: int = 0
+    # The access log names client addresses only when this is set (MODERATION_ACCESS_LOG_IPS=1); it never
+    # records user agents.
+    access_log_ips: bool = False
     max_body_bytes: int = 1024 * 1024
     max_batch_body_bytes: int = 16 * 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +128,7 @@ class Config:
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
         env = dict(os.environ if env is None else env)
         home = Path(env.get("MODERATION_HOME") or "./var").resolve()
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'moderation.store.db'}"
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{default_sqlite_path(home)}"
         secret_key = env.get("SECRET_KEY") or load_secret_key(home)
         scoring = env.get("MODERATION_SCORING", "").strip().lower() or "full"
         if scoring not in SCORING_PROFILES:
@@ -97,7 +144,14 @@ class Config:
             demo_api_key=env.get("MODERATION_DEMO_API_KEY") or None,
             batch_size=_int(env, "MODERATION_BATCH_SIZE", 256),
             reconcile_after_s=_int(env, "MODERATION_RECONCILE_AFTER", 30),
-            rate_limit_per_minute=_int(env, "MODERATION_RATE_LIMIT", 600),
+            rate_limit_per_minute=_bounded(env, "MODERATION_RATE_LIMIT", 1200),
+            rate_limit_browser_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_BROWSER", 120),
+            rate_limit_author_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_AUTHOR", 20),
+            rate_limit_address_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_ADDRESS", 30),
+            wait_max_concurrent=_bounded(env, "MODERATION_WAIT_MAX_CONCURRENT", 4),
+            wait_max_concurrent_per_site=_bounded(env, "MODERATION_WAIT_MAX_CONCURRENT_PER_SITE", 2),
+            trusted_proxies=_bounded(env, "MODERATION_TRUSTED_PROXIES", 0, high=10),
+            access_log_ips=_flag(env, "MODERATION_ACCESS_LOG_IPS", False),
             catalogue_override=Path(env["MODERATION_CATALOGUE_DIR"]).resolve()
             if env.get("MODERATION_CATALOGUE_DIR")
             else None,

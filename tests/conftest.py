@@ -13,6 +13,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,12 @@ from workers import runtime
 
 # One quick-trained model per test session, shared by every test that needs a real model.
 pytest_plugins = ["tests.classifier_fixtures"]
+
+# Property-based tests draw the same examples on every run (a red CI run can be replayed exactly) and
+# keep no example database in the checkout. HYPOTHESIS_PROFILE=explore draws fresh examples instead.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Tests score the fast profile (n-gram heads only); the encoder's own tests (tests/test_encoder.py) ask
 # for the full profile explicitly. Worker processes the tests start inherit this.

@@ -115,8 +115,34 @@ def test_author_history_and_reply_context(
         )
         del parent
     html = client.get("/?q=L%C3%BCgner").get_data(as_text=True)
-    assert "Antwort auf Leser-1:" in html and "Almaty ist voller Russen" in html
+    # The name is isolated (first strong isolate ... pop directional isolate) within the sentence.
+    assert "Antwort auf \u2068Leser-1\u2069:" in html and "Almaty ist voller Russen" in html
     assert re.search(r"\d+ Kommentare dieser Person, abgelehnt \d+ %", html)
+
+
+def test_right_to_left_text_and_names_are_isolated(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    """A right-to-left override in a comment or a name stays within it: the comment shows reversed as to
+    its readers ("Du bist ein dummer Vollidiot"), the card around it does not."""
+    text = "\u202etoidilloV remmud nie tsib uD\u202c"
+    with transaction(database.sessions) as session:
+        comment = seed.add_comment(
+            session, site.site.id, text, scores={"toxicity": 0.6}, author="\u202eleser", external_id="rlo-1"
+        )
+        seed.add_comment(session, site.site.id, "Antwort", scores={"toxicity": 0.5}, parent_id="rlo-1")
+        comment_id = comment.id
+    html = client.get("/queue/all?sort=newest").get_data(as_text=True)
+    card = html[html.index(f'id="c-{comment_id}"') :]
+    card = card[: card.index("</article>")]
+    assert re.search(r'<p class="text" dir="auto"[^>]*>' + text + "</p>", card)
+    assert "><bdi>\u202eLeser</bdi></a>" in card
+    assert 'Artikel <code dir="auto">' in card
+    # In the reply's card: the parent's author inside the sentence, the parent's text beside it.
+    assert "Antwort auf \u2068\u202eLeser\u2069:" in html
+    assert f"<bdi>{text}</bdi></blockquote>" in html
+    detail = client.get(f"/comments/{comment_id}").get_data(as_text=True)
+    assert re.search(r'<p class="text" dir="auto"[^>]*>' + text + "</p>", detail)
 
 
 def test_comment_detail_page(client: FlaskClient, moderator: str, seeded: seed.Seeded) -> None:

@@ -235,23 +235,59 @@ ADDRESSED = [
 ]
 
 
-# Known failures (docs/models.md, "Threat: recall traded ..."): formal address with "Sie" and "sollte"
-# still read as threats to the threat head; kept here so that a fix shows up as XPASS.
-KNOWN_THREAT_MISREADINGS = {
-    "Herr Autor, ich sehe das anders als Sie.",
-    "Die Journalistin sollte die Zahlen nochmal prüfen.",
-}
+# Known failure of the quick test model: its n-gram threat head alone (the fast profile) still reads
+# "sollte" addressed to a journalist as a threat. (The default model still misreads both formal addresses
+# above in one profile or the other: docs/models.md, threats.) Kept so that a fix shows up as XPASS.
+KNOWN_THREAT_MISREADINGS = {("Die Journalistin sollte die Zahlen nochmal prüfen.", "fast")}
 
 
-@pytest.mark.parametrize("profile", ["full", "fast"])
 @pytest.mark.parametrize(
-    "text",
+    ("text", "profile"),
     [
-        pytest.param(t, marks=pytest.mark.xfail(reason="known threat misreading of a civil address"))
-        if t in KNOWN_THREAT_MISREADINGS
-        else t
+        pytest.param(
+            t, p, marks=pytest.mark.xfail(reason="known threat misreading of a civil address", strict=False)
+        )
+        if (t, p) in KNOWN_THREAT_MISREADINGS
+        else (t, p)
         for t in ADDRESSED
+        for p in ("full", "fast")
     ],
 )
 def test_addressing_someone_is_not_a_threat(full: Scorer, profile: str, text: str) -> None:
     assert full.with_profile(profile).score([text])[0].threat < 0.5
+
+
+def test_the_stance_model_is_saved_with_the_stack_and_feeds_propaganda_only(full: Scorer) -> None:
+    """The full profile reads how a comment treats a claim (a multinomial model over the embedding,
+    trained on the written same-topic comments' kinds); only the propaganda head weighs it."""
+    stack = full.stack
+    assert stack is not None and stack.stance is not None
+    stance = stack.stance
+    assert {"endorses", "debunks", "reports_claim"} <= set(stance.kinds)
+    assert stance.endorsing[stance.kinds.index("endorses")]
+    assert not stance.endorsing[stance.kinds.index("debunks")]
+    embeddings = full.embeddings(TEXTS)
+    probabilities = stance.probabilities(embeddings)
+    assert probabilities.shape == (len(TEXTS), len(stance.kinds))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    weights = dict(zip(stack.names, stack.meta[:, -1], strict=True))
+    assert weights["propaganda"] > 0
+    assert all(w == 0 for name, w in weights.items() if name != "propaganda")
+
+
+def test_a_model_saved_before_the_stance_input_still_loads(registry: Registry, tmp_path: Path) -> None:
+    """Format 4 stacks had four meta inputs and no stance model: they load with a stance weight of 0."""
+    from classifiers.model import load_model, save_model
+
+    version = registry.latest()
+    assert version is not None
+    vectorizer, heads, card, stack = load_model(registry.path(version))
+    assert stack is not None
+    stack.meta = stack.meta[:, :-1]
+    stack.stance = None
+    save_model(tmp_path / "old", vectorizer, heads, card, stack)
+    _, _, _, loaded = load_model(tmp_path / "old")
+    assert loaded is not None and loaded.stance is None
+    assert loaded.meta.shape == (len(loaded.names), 5) and not loaded.meta[:, -1].any()
+    scorer = Scorer.load(tmp_path / "old", profile="full")
+    assert 0.0 <= scorer.score([TEXTS[2]])[0].values()["propaganda"] <= 1.0

@@ -18,7 +18,7 @@ from classifiers.model import load_model
 from classifiers.scoring import Scorer
 from classifiers.site import load_site_model
 from moderation.config import Config
-from moderation.resources import Resources
+from moderation.resources import WORKER_REDIS_TIMEOUT_S, Resources, connect_redis
 from moderation.store import site_models
 from moderation.store.model_versions import active_version
 from workers.pipeline import LoadedSiteModel
@@ -127,7 +127,10 @@ _context: WorkerContext | None = None
 def build_context(config: Config) -> WorkerContext:
     if not config.redis_url:
         raise RuntimeError("a worker needs REDIS_URL")
-    return WorkerContext(Resources.from_config(config))
+    # Workers block on Redis (RQ raises the socket timeout for its own waits) and are not answering a
+    # request: a longer connect timeout than the API's suits a Redis on another host.
+    connection = connect_redis(config.redis_url, timeout_s=WORKER_REDIS_TIMEOUT_S)
+    return WorkerContext(Resources.from_config(config, redis=connection))
 
 
 def install(context: WorkerContext | None) -> None:

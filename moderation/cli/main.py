@@ -54,7 +54,13 @@ def serve(host: str, port: int | None, processes: int, threads: int) -> None:
 
 @cli.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--reconcile-every", default=15.0, show_default=True, help="Seconds between reconcile passes.")
+@click.option(
+    "--reconcile-every",
+    default=15.0,
+    show_default=True,
+    envvar="MODERATION_RECONCILE_EVERY",
+    help="Seconds between reconcile passes (env MODERATION_RECONCILE_EVERY).",
+)
 def worker(burst: bool, reconcile_every: float) -> None:
     """An RQ worker that scores and decides comments (run as many as you like, on any host)."""
     from workers.worker import run_worker
@@ -240,6 +246,21 @@ def users_create(email: str, role: str, password: str) -> None:
     click.echo(f"created {role} {email.strip().lower()}")
 
 
+@users.command("password")
+@click.argument("email")
+@click.password_option(help="At least 10 characters; asked for when not given.")
+def users_password(email: str, password: str) -> None:
+    """Set a new password for an account; every session it has open is logged out."""
+    from moderation.store.accounts import set_password
+
+    try:
+        with transaction(open_resources().sessions) as session:
+            set_password(session, email, password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"new password set for {email.strip().lower()}; its open sessions are logged out")
+
+
 @cli.command("migrate")
 def migrate_command() -> None:
     """Bring the database schema up to date."""
@@ -251,13 +272,20 @@ from moderation.cli.catalogue import catalogue  # noqa: E402
 from moderation.cli.evaluate import evaluate  # noqa: E402
 from moderation.cli.learning import labels, retrain  # noqa: E402
 from moderation.cli.model_versions import models  # noqa: E402
+from moderation.cli.privacy import authors, retention, sites_update  # noqa: E402
 
 cli.add_command(models)
 cli.add_command(evaluate)
 cli.add_command(catalogue)
 cli.add_command(labels)
 cli.add_command(retrain)
+cli.add_command(authors)
+cli.add_command(retention)
+sites.add_command(sites_update)
 
 
 def main() -> None:
+    # Everything the product writes under MODERATION_HOME (database, secrets, models, embedding cache,
+    # embedded Redis) is readable by its own account only; child processes inherit this.
+    os.umask(0o077)
     cli(prog_name="moderation")

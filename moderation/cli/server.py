@@ -6,6 +6,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from moderation.config import Config
+from moderation.web.accesslog import access_logger
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
@@ -23,7 +26,12 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def serve(host: str, port: int, processes: int, threads: int) -> None:
+def serve(host: str, port: int, processes: int, threads: int, config: Config | None = None) -> None:
+    config = config or Config.from_env()
+    # No client addresses, user agents or query strings in the access log unless configured.
+    logger_class, access_format = access_logger(
+        log_ips=config.access_log_ips, trusted_proxies=config.trusted_proxies
+    )
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
@@ -33,6 +41,8 @@ def serve(host: str, port: int, processes: int, threads: int) -> None:
             "timeout": 30,
             "graceful_timeout": 10,
             "accesslog": "-",
+            "logger_class": logger_class,
+            "access_log_format": access_format,
             "limit_request_line": 8190,
         }
     ).run()

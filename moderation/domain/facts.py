@@ -7,7 +7,24 @@ of recent comments) is `None`, and the rules that need it do not apply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ReadText(Protocol):
+    """A text as the models read it (folded, de-obfuscated, hidden characters dropped), with the way
+    back: `to_original` maps a range of `text` to the range of the original it was read from."""
+
+    @property
+    def text(self) -> str: ...
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]: ...
+
+
+# How the models read a text (`classifiers.normalize.normalise`, handed in by `moderation.store.facts`:
+# the domain imports no model code). The word rules read comments and their word lists through it.
+Reader = Callable[[str], ReadText]
 
 
 @dataclass(frozen=True)
@@ -19,6 +36,8 @@ class CommentFacts:
     # Recent comments with (nearly) the same text by other authors, and how many authors wrote them.
     copies: int | None = 0
     copy_authors: int | None = 0
+    # How to read the text for the word rules; None: case and NFKC folding only.
+    read: Reader | None = field(default=None, compare=False, repr=False)
 
     def unknown(self) -> tuple[str, ...]:
         """The names of the facts not known for this comment (rules needing them were skipped)."""

@@ -7,7 +7,6 @@ adds a `Reason`, and the strongest action among them wins (reject > hold > appro
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from moderation.domain.enums import Action, Source
 from moderation.domain.errors import PolicyError
 from moderation.domain.facts import CommentFacts
 from moderation.domain.reasons import Reason
+from moderation.domain.words import Reading
 
 SUPPORTED_LANGUAGES = ("de", "en", "ru")
 # "und": no words to tell the language by (emoji, numbers, a name); scored like any supported language.
@@ -106,20 +106,6 @@ def _count(value: Any) -> int:
     return value
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def find_word(words: tuple[str, ...], text: str) -> str | None:
-    """Returns the first listed word or phrase that occurs in `text` as a whole word, ignoring case."""
-    folded = _fold(text)
-    for word in words:
-        needle = _fold(word).strip()
-        if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", folded):
-            return word
-    return None
-
-
 def _score_reasons(scores: Mapping[str, float | None], policy: SitePolicy) -> list[Reason]:
     found = []
     for attribute, bands in policy.thresholds.items():
@@ -148,12 +134,13 @@ def _below_thresholds(scores: Mapping[str, float | None], policy: SitePolicy) ->
 
 def _rule_reasons(facts: CommentFacts, policy: SitePolicy) -> list[Reason]:
     found: list[Reason] = []
-    banned = find_word(policy.banned_words, facts.text)
+    reading = Reading(facts.text, facts.read)
+    banned = reading.find(policy.banned_words)
     if banned is not None:
-        found.append(reasons.banned_word(banned))
-    suspect = find_word(policy.suspect_words, facts.text)
+        found.append(reasons.banned_word(banned.word, banned.start, banned.end))
+    suspect = reading.find(policy.suspect_words)
     if suspect is not None:
-        found.append(reasons.suspect_word(suspect))
+        found.append(reasons.suspect_word(suspect.word, suspect.start, suspect.end))
     # An unknown history (None) is not a new author: the rule only holds what it knows to be new.
     if policy.hold_links_from_new_authors and facts.author_has_history is False:
         link = _URL.search(facts.text)

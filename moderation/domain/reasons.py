@@ -54,12 +54,19 @@ def below_thresholds(compared: list[tuple[str, float, float]]) -> Reason:
     )
 
 
-def banned_word(word: str) -> Reason:
-    return Reason(BANNED_WORD, Action.REJECT, {"word": word})
+def banned_word(word: str, start: int | None = None, end: int | None = None) -> Reason:
+    """`word` as listed; `start`, `end`: where the comment has it (perhaps disguised), as a range of it."""
+    return Reason(BANNED_WORD, Action.REJECT, _word_params(word, start, end))
 
 
-def suspect_word(word: str) -> Reason:
-    return Reason(SUSPECT_WORD, Action.HOLD, {"word": word})
+def suspect_word(word: str, start: int | None = None, end: int | None = None) -> Reason:
+    return Reason(SUSPECT_WORD, Action.HOLD, _word_params(word, start, end))
+
+
+def _word_params(word: str, start: int | None, end: int | None) -> dict[str, Any]:
+    if start is None or end is None:
+        return {"word": word}
+    return {"word": word, "start": start, "end": end}
 
 
 def link_from_new_author(link: str) -> Reason:

@@ -64,3 +64,17 @@ def create_user(session: Session, email: str, password: str, role: Role, *, acto
     session.flush()
     session.add(AuditEvent(actor=actor, event="user.created", data={"email": email, "role": role.value}))
     return user
+
+
+def set_password(session: Session, email: str, password: str, *, actor: str = "cli") -> User:
+    """Gives an account a new password and ends every session it has open (they may have been stolen)."""
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise AccountError("a password needs at least 10 characters")
+    user = session.scalars(select(User).where(User.email == email)).first()
+    if user is None:
+        raise AccountError(f"there is no account for {email}")
+    user.password_hash = generate_password_hash(password)
+    user.session_generation = (user.session_generation or 0) + 1
+    session.add(AuditEvent(actor=actor, event="user.password_changed", data={"email": email}))
+    return user

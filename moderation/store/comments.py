@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +19,29 @@ from moderation.store.keys import hash_ip
 from moderation.store.tables import AuditEvent, Comment, Site
 
 
+def site_ip_hash_key(session: Session, site: Site) -> str:
+    """The site's key for hashing client addresses; a site without one (none should be) gets one now."""
+    if site.ip_hash_key:
+        return site.ip_hash_key
+    row = session.get(Site, site.id)
+    if row is None:
+        raise ValueError(f"site {site.id} does not exist")
+    if not row.ip_hash_key:
+        row.ip_hash_key = secrets.token_hex(32)
+        session.flush()
+    return row.ip_hash_key
+
+
 @dataclass(frozen=True)
 class Stored:
     comment: Comment
     created: bool
 
 
-def store_comments(session: Session, site: Site, items: Sequence[CommentIn], secret: str) -> list[Stored]:
+def store_comments(session: Session, site: Site, items: Sequence[CommentIn]) -> list[Stored]:
     """Adds new comments (status pending) and returns existing ones for repeated external ids.
+
+    Author addresses are kept only as a hash keyed with the site's own `ip_hash_key`.
 
     Raises `ExternalIdConflict` when an external id is reused with a different text; nothing is added then
     (the caller's transaction rolls back).
@@ -41,6 +57,7 @@ def store_comments(session: Session, site: Site, items: Sequence[CommentIn], sec
         existing = {c.external_id: c for c in rows if c.external_id is not None}
     out: list[Stored] = []
     seen_in_request: dict[str, Comment] = {}
+    ip_key = site_ip_hash_key(session, site) if any(item.author.ip for item in items) else ""
     for index, item in enumerate(items):
         ext = item.external_id
         prior = None if ext is None else existing.get(ext) or seen_in_request.get(ext)
@@ -55,7 +72,7 @@ def store_comments(session: Session, site: Site, items: Sequence[CommentIn], sec
             article_id=item.article_id,
             author_id=item.author.id,
             author_name=item.author.name,
-            author_ip_hash=hash_ip(item.author.ip, secret) if item.author.ip else None,
+            author_ip_hash=hash_ip(item.author.ip, ip_key) if item.author.ip else None,
             parent_id=item.parent_id,
             text=item.text,
             lang_hint=item.lang,

@@ -8,7 +8,8 @@
   facts are unknown (`None`) and the rules needing them do not apply; `CommentFacts.unknown` names them.
 
 Author history means the same everywhere: an approved comment by the same author on the same site,
-created before this one.
+created before this one. Every fact set reads the text for the word rules as the models do
+(`classifiers.normalize.normalise`), so a disguised banned word is found alike in all three.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import redis
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from classifiers.normalize import normalise
 from moderation.domain.enums import Source, Status
 from moderation.domain.facts import CommentFacts
 from moderation.domain.timestamps import as_utc
@@ -88,6 +90,7 @@ def live_facts(
             lang=langs.get(subject.id),
             copies=None if found is None else (copies.count if copies else 0),
             copy_authors=None if found is None else (copies.authors if copies else 0),
+            read=normalise,
         )
     return out
 
@@ -123,6 +126,7 @@ def replayed_facts(
                 lang=langs.get(subject.id),
                 copies=None,
                 copy_authors=None,
+                read=normalise,
             )
             continue
         out[subject.id] = CommentFacts(
@@ -131,13 +135,16 @@ def replayed_facts(
             lang=langs.get(subject.id),
             copies=_number(facts.get("copies")),
             copy_authors=_number(facts.get("copy_authors")),
+            read=normalise,
         )
     return out
 
 
 def offline_facts(text: str, lang: str | None) -> CommentFacts:
     """Facts for a comment scored outside the service: no author history, no recent comments."""
-    return CommentFacts(text=text, author_has_history=None, lang=lang, copies=None, copy_authors=None)
+    return CommentFacts(
+        text=text, author_has_history=None, lang=lang, copies=None, copy_authors=None, read=normalise
+    )
 
 
 def _flag(value: object) -> bool | None:

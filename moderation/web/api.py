@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,17 +18,21 @@ from moderation.resources import Resources
 from moderation.store.comments import find_comment, serialize, store_comments
 from moderation.store.db import transaction
 from moderation.store.errors import ExternalIdConflict
-from moderation.store.keys import PUBLISHABLE_PREFIX, hash_key
+from moderation.store.keys import PUBLISHABLE_PREFIX, hash_ip, hash_key
 from moderation.store.queue import PendingQueue
 from moderation.store.tables import Site
+from moderation.web import strict_json
 from moderation.web.context import get_resources
 from moderation.web.errors import ApiError
-from moderation.web.ratelimit import check_rate
+from moderation.web.ratelimit import Budget, SlidingWindowLimiter, WaitSlots, opaque
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_WAIT_MS = 5000
+# `?wait` blocks on Redis this long at a time: inside the API client's socket timeout
+# (`moderation.resources.API_REDIS_TIMEOUT_S`), so a waiting request never looks like a hung Redis.
+WAIT_SLICE_S = 0.1
 
 
 def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
@@ -42,6 +46,9 @@ def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "send the site's API key as 'Authorization: Bearer <key>'")
     key = key.strip()
+    if len(key) > 200 or not (key.isascii() and key.isprintable()):
+        # No key we issue looks like this; never hand control characters to a database lookup.
+        raise ApiError(401, "unauthorized", "unknown API key")
     with resources.sessions() as session:
         if key.startswith(PUBLISHABLE_PREFIX):
             site = session.scalars(select(Site).where(Site.publishable_key == key)).first()
@@ -73,6 +80,8 @@ def cors(response: Response) -> Response:
     """CORS for comment forms. A preflight may go ahead from anywhere: the request that follows is
     checked against the site's allowed origins, and only an allowed origin can read its answer."""
     origin = request.headers.get("Origin")
+    if origin and not (len(origin) <= 300 and origin.isascii() and origin.isprintable()):
+        origin = None  # no browser sends this; never echo it into a header
     if origin and request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST"
@@ -99,13 +108,9 @@ def read_json(limit: int) -> Any:
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+        return strict_json.loads(text)
+    except strict_json.StrictJSONError as exc:
+        raise ApiError(400, "invalid_json", str(exc)) from exc
 
 
 def wait_ms() -> int:
@@ -121,9 +126,73 @@ def wait_ms() -> int:
     return value
 
 
-def _limit(resources: Resources, site: Site, cost: int) -> None:
-    if not check_rate(resources.redis, site.id, cost, resources.config.rate_limit_per_minute):
-        raise ApiError(429, "rate_limited", "too many comments from this site; retry in a minute")
+@bp.record_once
+def _install_wait_slots(state: BlueprintSetupState) -> None:
+    config = state.app.extensions["moderation"].config
+    state.app.extensions["wait_slots"] = WaitSlots(
+        config.wait_max_concurrent, config.wait_max_concurrent_per_site
+    )
+
+
+def wait_slots(app: Flask | None = None) -> WaitSlots:
+    slots: WaitSlots = (app or current_app).extensions["wait_slots"]
+    return slots
+
+
+def _budgets(resources: Resources, site: Site, items: list[CommentIn], *, batch: bool) -> list[Budget]:
+    """What a request draws from. A publishable key has its own, smaller budget instead of the site's, so
+    a script faking an allowed `Origin` cannot spend the budget of the site's own server. A single comment
+    also draws from its author's budget and its client address's: the request's own address for a
+    browser, `author.ip` for a site's server. A batch (secret key only) counts each item against the site."""
+    config = resources.config
+    browser = g.get("browser_origin") is not None
+    if browser:
+        budgets = [Budget("browser", f"browser:{site.id}", config.rate_limit_browser_per_minute, len(items))]
+    else:
+        budgets = [Budget("site", f"site:{site.id}", config.rate_limit_per_minute, len(items))]
+    if batch:
+        return budgets
+    author = items[0].author
+    budgets.append(
+        Budget("author", f"author:{site.id}:{opaque(author.id)}", config.rate_limit_author_per_minute, 1)
+    )
+    address = request.remote_addr if browser else author.ip
+    if address:
+        hashed = hash_ip(address, site.ip_hash_key) if site.ip_hash_key else opaque(f"{site.id} {address}")
+        budgets.append(
+            Budget("address", f"address:{site.id}:{hashed}", config.rate_limit_address_per_minute, 1)
+        )
+    return budgets
+
+
+_REFUSALS = {
+    "site": "too many comments from this site",
+    "browser": "too many comments through this site's publishable key",
+    "author": "too many comments from this author",
+    "address": "too many comments from this client address",
+}
+
+
+def _limit(resources: Resources, site: Site, items: list[CommentIn], *, batch: bool = False) -> None:
+    """Takes the request's items from its budgets (a sliding minute), or answers 429 and takes nothing."""
+    verdict = SlidingWindowLimiter(resources.redis).take(_budgets(resources, site, items, batch=batch))
+    if verdict.allowed or verdict.budget is None:
+        return
+    budget = verdict.budget
+    g.retry_after = verdict.retry_after_s
+    if budget.cost > budget.limit:
+        message = f"{budget.cost} comments exceed this budget of {budget.limit} a minute; send fewer at once"
+    else:
+        message = f"{_REFUSALS[budget.name]}; retry in {verdict.retry_after_s} s"
+    details = {"budget": budget.name, "limit_per_minute": budget.limit, "retry_after": verdict.retry_after_s}
+    raise ApiError(429, "rate_limited", message, details)
+
+
+@bp.after_request
+def retry_after(response: Response) -> Response:
+    if response.status_code == 429 and g.get("retry_after"):
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
 
 
 def _enqueue(resources: Resources, ids: list[str]) -> None:
@@ -139,7 +208,7 @@ def _enqueue(resources: Resources, ids: list[str]) -> None:
 def _store(resources: Resources, site: Site, items: list[CommentIn]) -> list[tuple[dict[str, Any], bool]]:
     try:
         with transaction(resources.sessions) as session:
-            stored = store_comments(session, site, items, resources.config.secret_key)
+            stored = store_comments(session, site, items)
             ids = [s.comment.id for s in stored if s.created]
             out = [(serialize(s.comment), s.created) for s in stored]
     except ExternalIdConflict as exc:
@@ -166,10 +235,13 @@ def create_comment() -> tuple[Response, int]:
         raise ApiError(422, "invalid_request", "the comment is invalid", describe_errors(exc)) from exc
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
-    _limit(resources, site, 1)
+    _limit(resources, site, [item])
     [(payload, created)] = _store(resources, site, [item])
     if payload["status"] == Status.PENDING.value and wait:
-        payload = _wait_for_decision(resources, site, payload, wait / 1000.0)
+        # Waiting holds a server thread: only a few requests at once may, the rest answer 202 now.
+        with wait_slots().slot(site.id) as may_wait:
+            if may_wait:
+                payload = _wait_for_decision(resources, site, payload, wait / 1000.0)
     status = 202 if payload["status"] == Status.PENDING.value else 200
     return jsonify(for_caller(payload)), status
 
@@ -177,20 +249,26 @@ def create_comment() -> tuple[Response, int]:
 def _wait_for_decision(
     resources: Resources, site: Site, payload: dict[str, Any], timeout_s: float
 ) -> dict[str, Any]:
+    """Waits on Redis in short slices (each well inside the client's socket timeout), looking in the
+    database when woken and every half second. If Redis is slow or gone it answers at once: the comment
+    is stored and will be decided, so the caller gets 202 rather than a request held for seconds."""
     deadline = time.monotonic() + timeout_s
     queue = PendingQueue(resources.require_redis())
+    looked = time.monotonic()
     while True:
-        remaining = deadline - time.monotonic()
         try:
-            queue.wait_decided(payload["id"], min(remaining, 0.5))
+            woken = queue.wait_decided(payload["id"], min(deadline - time.monotonic(), WAIT_SLICE_S))
         except Exception:
-            log.warning("waiting on Redis failed; polling the database instead", exc_info=True)
-            time.sleep(min(max(remaining, 0), 0.1))
-        with resources.sessions() as session:
-            comment = find_comment(session, site, payload["id"])
-            if comment is not None and comment.status != Status.PENDING.value:
-                return serialize(comment)
-        if time.monotonic() >= deadline:
+            log.warning("waiting on Redis failed; answering without the decision", exc_info=True)
+            woken, deadline = True, time.monotonic()
+        now = time.monotonic()
+        if woken or now >= deadline or now - looked >= 0.5:
+            looked = now
+            with resources.sessions() as session:
+                comment = find_comment(session, site, payload["id"])
+                if comment is not None and comment.status != Status.PENDING.value:
+                    return serialize(comment)
+        if now >= deadline:
             return payload
 
 
@@ -224,7 +302,7 @@ def create_batch() -> tuple[Response, int]:
             f"{len(errors)} of {len(raw_items)} comments are invalid; none stored",
             errors,
         )
-    _limit(resources, site, len(items))
+    _limit(resources, site, items, batch=True)
     stored = _store(resources, site, items)
     return jsonify({"comments": [payload for payload, _ in stored]}), 202
 

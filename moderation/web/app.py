@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.config import Config
 from moderation.resources import Resources
-from moderation.web import api, dashboard, errors, health, openapi
+from moderation.web import api, dashboard, errors, health, openapi, privacy_api, security
 from moderation.web.context import init_app
 
 
@@ -23,6 +24,13 @@ def create_app(
         resources = Resources.from_config(config or Config.from_env())
     config = resources.config
     app = Flask(__name__)
+    if config.trusted_proxies:
+        # Behind N reverse proxies: the client address and scheme are the ones the outermost proxy saw
+        # (login throttling and rate limits per address, Secure cookies). Never set without a proxy: any
+        # client could then claim any address.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies
+        )
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_batch_body_bytes,
@@ -35,8 +43,11 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     init_app(app, resources)
+    security.install_converters(app)
     errors.register(app)
+    security.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(privacy_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     dashboard.init_app(app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify
@@ -15,6 +17,7 @@ from moderation.resources import Resources
 from moderation.store.model_versions import active_version
 from moderation.store.queue import PendingQueue
 from moderation.store.tables import Comment, Decision
+from moderation.web import ratelimit
 from moderation.web.context import get_resources
 
 log = logging.getLogger(__name__)
@@ -26,10 +29,12 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-@bp.get("/readyz")
-def readyz() -> tuple[Response, int]:
-    resources = get_resources()
-    checks: dict[str, str] = {}
+# `/readyz` answers within this budget, whatever hangs: a check that has not answered by then counts as
+# failed (a load balancer must learn fast that this instance cannot serve).
+READY_BUDGET_S = 0.4
+
+
+def _check_database(resources: Resources, checks: dict[str, str]) -> None:
     try:
         with resources.sessions() as session:
             session.execute(text("SELECT 1"))
@@ -38,15 +43,40 @@ def readyz() -> tuple[Response, int]:
         checks["model"] = version or "none active"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
+
+
+def _check_redis(resources: Resources, checks: dict[str, str]) -> None:
     try:
         resources.require_redis().ping()
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-    ready = checks.get("database") == "ok" and checks.get("redis") == "ok"
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    resources = get_resources()
+    checks: dict[str, str] = {}
+    # Both checks run side by side in threads of their own, so a hung database or Redis cannot hold
+    # this request past READY_BUDGET_S (the thread finishes, or times out, on its own).
+    threads = [
+        threading.Thread(target=check, args=(resources, checks), daemon=True, name=f"readyz-{name}")
+        for name, check in (("database", _check_database), ("redis", _check_redis))
+    ]
+    deadline = time.monotonic() + READY_BUDGET_S
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    result = dict(checks)
+    for name in ("database", "redis"):
+        result.setdefault(name, "error: no answer within the time budget")
+    if result["redis"] != "ok":
+        result["rate_limits"] = "failing open: comments are not rate limited while Redis is unavailable"
+    ready = result.get("database") == "ok" and result.get("redis") == "ok"
     if ready:
-        return jsonify({"status": "ready", "checks": checks}), 200
-    body = {"error": {"code": "unavailable", "message": "not ready", "details": checks}}
+        return jsonify({"status": "ready", "checks": result}), 200
+    body = {"error": {"code": "unavailable", "message": "not ready", "details": result}}
     return jsonify(body), 503
 
 
@@ -93,4 +123,5 @@ class QueueCollector(Collector):
 def metrics() -> Response:
     registry = CollectorRegistry()
     registry.register(QueueCollector(get_resources()))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(ratelimit.METRICS)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)

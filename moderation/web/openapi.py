@@ -26,16 +26,45 @@ def _comment_ok(description: str) -> dict[str, Any]:
     }
 
 
+# Request strings refuse control characters: C0 but tab, line feed and carriage return; DEL; C1.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_NO_CONTROLS = f"^[^{_CONTROL}]*$"
+# `text`: optional white space around characters that start and end with neither white space nor a
+# control character, with no control character anywhere. White space is spelled out (Python's, less the
+# control characters) so every regex engine reads the pattern alike. The limit of 10,000 characters after
+# trimming is in the description only: a bounded repetition that long is too large for some regex engines.
+_SPACE = r" \t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EDGE = f"[^{_SPACE}{_CONTROL}]"
+_TEXT_PATTERN = f"^[{_SPACE}]*{_EDGE}(?:[^{_CONTROL}]*{_EDGE})?[{_SPACE}]*$"
+# Request bodies are strict JSON: numbers (metadata's) beyond this magnitude are refused.
+_MAX_NUMBER = 2**63 - 1
+
+
+def _identifier(max_length: int, *, nullable: bool = False, min_length: int = 1) -> dict[str, Any]:
+    return {
+        "type": ["string", "null"] if nullable else "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": _NO_CONTROLS,
+    }
+
+
 _COMMON_ERRORS = {
     "401": _err("missing or unknown API key (`unauthorized`)"),
     "403": _err("publishable key used from an origin the site does not allow (`forbidden`)"),
-    "429": _err("the site's per-minute budget is spent (`rate_limited`)"),
+    "429": _err(
+        "a budget of the last 60 seconds is spent (`rate_limited`; `details.budget` names it: site, "
+        "browser, author or address; `Retry-After` says when to retry)"
+    ),
+    "414": _err("query string over 8 KiB (`invalid_request`)"),
     "500": _err("unexpected error (`internal`)"),
 }
 
 _WRITE_ERRORS = {
     "400": _err(
-        "body is not valid JSON or UTF-8 (`invalid_json`), or `wait` is out of range (`invalid_request`)"
+        "body is not strict JSON in UTF-8: malformed, duplicate keys, lone surrogates, numbers beyond "
+        "2**63 - 1 in magnitude, nesting deeper than 64 (`invalid_json`); `wait` out of range or a NUL in "
+        "the URL (`invalid_request`)"
     ),
     "409": _err("`external_id` already names a comment with a different text (`conflict`)"),
     "413": _err("body too large (`payload_too_large`)"),
@@ -81,30 +110,56 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "text": {
                 "type": "string",
-                "description": "1 to 10,000 characters after trimming; no control characters",
+                "pattern": _TEXT_PATTERN,
+                "description": "1 to 10,000 characters after trimming white space; no control characters "
+                "but tab, line feed and carriage return",
             },
-            "article_id": {"type": "string", "maxLength": 500},
+            "article_id": _identifier(500),
             "author": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["id"],
                 "properties": {
-                    "id": {"type": "string", "maxLength": 200},
-                    "name": {"type": "string", "maxLength": 200},
+                    "id": _identifier(200),
+                    "name": _identifier(200, nullable=True, min_length=0),
                     "ip": {
-                        "type": "string",
+                        **_identifier(100, nullable=True, min_length=0),
                         "description": "never stored as given: only a keyed hash is kept",
                     },
                 },
             },
             "external_id": {
-                "type": "string",
+                **_identifier(200, nullable=True),
                 "description": "the site's own id; makes the request idempotent",
             },
-            "parent_id": {"type": "string"},
-            "lang": {"type": "string", "description": "the language the site expects, e.g. `de`"},
-            "metadata": {"type": "object"},
+            "parent_id": _identifier(200, nullable=True),
+            "lang": {
+                "type": ["string", "null"],
+                "pattern": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+                "description": "the language the site expects, e.g. `de` or `de-AT`",
+            },
+            "metadata": {
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": _NO_CONTROLS},
+                "additionalProperties": {"$ref": "#/components/schemas/MetadataValue"},
+                "description": "the site's own data, stored and returned as sent: at most 16 levels deep "
+                "and about 10,000 characters; keys without control characters, strings without NUL",
+            },
         },
+    },
+    "MetadataValue": {
+        "anyOf": [
+            {"type": "string", "pattern": r"^[^\x00]*$"},
+            {"type": "number", "minimum": -_MAX_NUMBER, "maximum": _MAX_NUMBER},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/MetadataValue"}},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": _NO_CONTROLS},
+                "additionalProperties": {"$ref": "#/components/schemas/MetadataValue"},
+            },
+        ]
     },
     "Span": {
         "type": "object",
@@ -192,6 +247,43 @@ SCHEMAS: dict[str, Any] = {
             "spans": {"type": "array", "items": {"$ref": "#/components/schemas/Span"}},
         },
     },
+    "AuthorExport": {
+        "type": "object",
+        "required": ["site", "author_id", "exported_at", "comments", "labels"],
+        "properties": {
+            "site": {"type": "string"},
+            "author_id": {"type": "string"},
+            "exported_at": {"type": "string", "format": "date-time"},
+            "comments": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Comment"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "metadata": {"type": "object"},
+                                "ip_hash": {"type": ["string", "null"]},
+                                "decisions": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                    ]
+                },
+            },
+            "labels": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Erasure": {
+        "type": "object",
+        "required": ["erased", "comments_anonymised", "comments_deleted", "labels_deleted"],
+        "properties": {
+            "erased": {"type": "boolean"},
+            "comments_anonymised": {"type": "integer", "minimum": 0},
+            "comments_deleted": {"type": "integer", "minimum": 0},
+            "labels_deleted": {"type": "integer", "minimum": 0},
+            "already_erased_at": {"type": "string", "format": "date-time"},
+        },
+    },
 }
 
 _WAIT = {
@@ -275,10 +367,56 @@ PATHS: dict[str, Any] = {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {
                 "200": _comment_ok("the comment"),
+                "400": _err("a NUL in the URL (`invalid_request`)"),
                 "404": _err("no such comment for this site (`not_found`)"),
                 **_COMMON_ERRORS,
             },
         }
+    },
+    "/api/v1/authors/{author_id}": {
+        "parameters": [
+            {
+                "name": "author_id",
+                "in": "path",
+                "required": True,
+                "description": "`author.id` as the site sent it with the author's comments",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+        ],
+        "get": {
+            "summary": "Export: everything stored about one author of the site (secret key only)",
+            "description": "The author's comments as `GET /api/v1/comments/{id}` returns them, plus their "
+            "metadata, IP hash and every decision, and the site's training labels from this author.",
+            "security": [{"siteKey": []}],
+            "responses": {
+                "200": {
+                    "description": "the author's data",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/AuthorExport"}}
+                    },
+                },
+                "404": _err("nothing is stored about this author for this site (`not_found`)"),
+                **_COMMON_ERRORS,
+                "403": _err("a publishable key cannot export authors (`forbidden`)"),
+            },
+        },
+        "delete": {
+            "summary": "Erasure: remove the author's texts and identity (secret key only)",
+            "description": "Decided comments are anonymised (text, author, IP hash, metadata and notes "
+            "removed; status, decisions and scores kept for statistics); pending and held comments are "
+            "deleted; the author's training labels are deleted. Repeating the request answers 200 "
+            "with zero counts and `already_erased_at`.",
+            "security": [{"siteKey": []}],
+            "responses": {
+                "200": {
+                    "description": "what was removed",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erasure"}}},
+                },
+                "404": _err("nothing is stored about this author and no erasure is on record (`not_found`)"),
+                **_COMMON_ERRORS,
+                "403": _err("a publishable key cannot erase authors (`forbidden`)"),
+            },
+        },
     },
     "/healthz": {
         "get": {"summary": "Liveness", "responses": {"200": {"description": "the process answers"}}}

@@ -28,7 +28,7 @@ from moderation.web.dashboard import (
     stats,
     wording,
 )
-from moderation.web.dashboard.highlight import highlight
+from moderation.web.dashboard.highlight import highlight, isolate
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
@@ -123,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.extensions["html_errors"] = render_error
     app.jinja_env.filters["highlight"] = highlight
+    app.jinja_env.filters["isolate"] = isolate
     app.jinja_env.filters["when"] = _datetime_filter
     app.jinja_env.filters["percent"] = _percent
     app.jinja_env.filters["hours"] = _hours

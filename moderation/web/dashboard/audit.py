@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from moderation.store.tables import AuditEvent
 from moderation.web.context import get_resources
+from moderation.web.dashboard import queries
 
 bp = Blueprint("audit", __name__)
 
@@ -26,11 +27,11 @@ def _day(raw: str | None) -> date | None:
 @bp.get("/audit")
 def index() -> Any:
     args = request.args
-    actor = (args.get("actor") or "").strip()[:200]
-    event = (args.get("event") or "").strip()[:100]
-    comment_id = (args.get("comment") or "").strip()[:32]
+    actor = queries.clean(args.get("actor"), 200)
+    event = queries.clean(args.get("event"), 100)
+    comment_id = queries.clean(args.get("comment"), 32)
     day_from, day_to = _day(args.get("date_from")), _day(args.get("date_to"))
-    before = args.get("before", "")
+    before = queries.row_id(args.get("before"))
     query = select(AuditEvent)
     if actor:
         query = query.where(AuditEvent.actor.contains(actor, autoescape=True))
@@ -40,12 +41,10 @@ def index() -> Any:
         query = query.where(AuditEvent.comment_id == comment_id)
     if day_from:
         query = query.where(AuditEvent.created_at >= datetime.combine(day_from, time.min, tzinfo=UTC))
-    if day_to:
-        query = query.where(
-            AuditEvent.created_at < datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=UTC)
-        )
-    if before.isdigit():
-        query = query.where(AuditEvent.id < int(before))
+    if day_to and (end := queries.day_end(day_to)) is not None:
+        query = query.where(AuditEvent.created_at < end)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     with get_resources().sessions() as db:
         rows = list(db.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)))
         kinds = sorted(db.scalars(select(AuditEvent.event).distinct()))

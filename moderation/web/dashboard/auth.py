@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import functools
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar, cast
+from urllib.parse import urljoin, urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_user, logout_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from moderation.domain.enums import Role
 from moderation.domain.timestamps import utcnow
+from moderation.store.accounts import set_password
 from moderation.store.db import transaction
-from moderation.store.keys import hash_ip
 from moderation.store.tables import AuditEvent, LoginFailure, User
 from moderation.web.context import get_resources
+from moderation.web.dashboard.login_throttle import WINDOW, Gate, LoginThrottle, sql_throttled
 
 bp = Blueprint("auth", __name__)
 
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_IP = 20
+# The login session remembers the account's session generation; logout and a password change raise it.
+SESSION_GENERATION = "session_generation"
 # Checked when the email is unknown, so a wrong email costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password, only spends the same time")
 
@@ -54,6 +55,8 @@ def load_user(user_id: str) -> SignedInUser | None:
         row = db.get(User, int(user_id))
         if row is None or not row.active:
             return None
+        if session.get(SESSION_GENERATION) != row.session_generation:
+            return None  # logged out or password changed since this session began
         return SignedInUser(row.id, row.email, row.role)
 
 
@@ -77,22 +80,36 @@ def admin_required(view: F) -> F:
     return cast(F, wrapped)
 
 
+# Printable ASCII without space and backslash: browsers drop tabs and newlines inside URLs and read `\` as
+# `/`, so `/\t/evil.example` or `/\\evil.example` would leave the site; our own paths never need them.
+_NEXT_CHARACTERS = frozenset(string.ascii_letters + string.digits + "/-._~!$&'()*+,;=:@%?#[]")
+_PROBE_ORIGIN = "https://dashboard.invalid"
+
+
+def is_safe_next(target: str) -> bool:
+    """True for a path on this site (`/queue/all?site=2`); false for anything a browser could resolve to
+    another origin: `//host`, `/\\host`, `/%09/host` (a tab), schemes, CR/LF, or more than 2,000 chars."""
+    if not (1 <= len(target) <= 2000) or not target.startswith("/") or target.startswith("//"):
+        return False
+    if not set(target) <= _NEXT_CHARACTERS:
+        return False
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return False
+    resolved = urlsplit(urljoin(_PROBE_ORIGIN + "/", target))
+    return f"{resolved.scheme}://{resolved.netloc}" == _PROBE_ORIGIN
+
+
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: `//evil.example` or `https://...` would turn login into an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """`target` when it is a same-origin path, else the dashboard's home: never an open redirect."""
+    if isinstance(target, str) and is_safe_next(target):
         return target
     return url_for("queue.index")
 
 
-def _throttled(db: Session, email: str, ip_hash: str) -> bool:
-    since = utcnow() - THROTTLE_WINDOW
-    by_account = db.scalar(
-        select(func.count()).where(LoginFailure.email == email, LoginFailure.created_at >= since)
-    )
-    by_ip = db.scalar(
-        select(func.count()).where(LoginFailure.ip_hash == ip_hash, LoginFailure.created_at >= since)
-    )
-    return (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (by_ip or 0) >= MAX_FAILURES_PER_IP
+def _client_address() -> str:
+    """The client's address (behind `MODERATION_TRUSTED_PROXIES` proxies, ProxyFix put the real one here)."""
+    return request.remote_addr or "unknown"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -105,29 +122,38 @@ def login() -> Any:
         email = (request.form.get("email") or "").strip().lower()[:320]
         password = request.form.get("password") or ""
         resources = get_resources()
-        ip_hash = hash_ip(request.remote_addr or "unknown", resources.config.secret_key)
+        address = _client_address()
+        throttle = LoginThrottle(resources.redis, resources.config.secret_key)
+        ip_hash = throttle.address_hash(address)
+        gate = throttle.begin(email, address)  # counted before the password check, atomically
         with transaction(resources.sessions) as db:
-            if _throttled(db, email, ip_hash):
+            if gate is Gate.REFUSED or (gate is Gate.UNCOUNTED and sql_throttled(db, email, ip_hash)):
                 error, status = _("Too many failed logins. Please wait a few minutes and try again."), 429
                 user = None
             else:
                 user = db.scalars(select(User).where(User.email == email)).first()
                 valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
                 if user is None or not valid or not user.active:
+                    # Failures older than the window count for nothing: they are not kept either.
+                    db.execute(delete(LoginFailure).where(LoginFailure.created_at < utcnow() - WINDOW))
                     db.add(LoginFailure(email=email, ip_hash=ip_hash))
                     db.add(
                         AuditEvent(actor=f"login:{email}", event="login.failed", data={"ip_hash": ip_hash})
                     )
                     error, status, user = _("Email or password is wrong."), 401, None
                 else:
-                    db.execute(delete(LoginFailure).where(LoginFailure.email == email))
+                    mine = (LoginFailure.email == email, LoginFailure.ip_hash == ip_hash)
+                    db.execute(delete(LoginFailure).where(*mine))
                     db.add(AuditEvent(actor=f"moderator:{email}", event="login.succeeded", data={}))
                     account = SignedInUser(user.id, user.email, user.role)
+                    generation = user.session_generation
         if user is not None:
             language = session.get("lang")
             session.clear()  # a fresh session on login: no fixation of a session planted before it
             if language:
                 session["lang"] = language
+            session[SESSION_GENERATION] = generation
+            throttle.succeeded(email, address)
             login_user(account)
             current_app.logger.info("dashboard login: %s", email)
             return redirect(safe_next(request.form.get("next")))
@@ -137,9 +163,59 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if current_user.is_authenticated:
+        # Every session of this account ends here, including a copy of this cookie taken elsewhere.
+        with transaction(get_resources().sessions) as db:
+            db.execute(
+                update(User)
+                .where(User.id == int(current_user.get_id()))
+                .values(session_generation=User.session_generation + 1)
+            )
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password() -> Any:
+    """A moderator changes their own password; every other session of the account ends, this one stays."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        current = request.form.get("current_password") or ""
+        new = request.form.get("new_password") or ""
+        resources = get_resources()
+        email = current_user.email
+        address = _client_address()
+        throttle = LoginThrottle(resources.redis, resources.config.secret_key)
+        ip_hash = throttle.address_hash(address)
+        # The current password is asked for (a session left open must not be enough), and guessing it
+        # here is throttled like guessing it at the login form.
+        gate = throttle.begin(email, address)
+        verified = False
+        with transaction(resources.sessions) as db:
+            user = signed_in_user(db)
+            if gate is Gate.REFUSED or (gate is Gate.UNCOUNTED and sql_throttled(db, email, ip_hash)):
+                error, status = _("Too many failed logins. Please wait a few minutes and try again."), 429
+            elif not check_password_hash(user.password_hash, current):
+                db.add(LoginFailure(email=email, ip_hash=ip_hash))
+                error, status = _("The current password is wrong."), 403
+            else:
+                verified = True
+                if new != request.form.get("repeat_password"):
+                    error, status = _("The two new passwords differ."), 422
+                elif len(new) < 10:
+                    error, status = _("A password needs at least 10 characters."), 422
+                else:
+                    set_password(db, email, new, actor=f"moderator:{email}")
+                    generation = user.session_generation
+        if verified:
+            throttle.succeeded(email, address)
+        if error is None:
+            session[SESSION_GENERATION] = generation  # this session goes on; all others end
+            flash(_("Password changed. Every other session of this account has been logged out."), "success")
+            return redirect(url_for("queue.index"))
+    return render_template("password.html", error=error), status
 
 
 @bp.route("/language", methods=["POST"])

@@ -115,7 +115,8 @@ def stacked_bars(
             )
     parts.extend(legend)
     parts.append("</svg>")
-    return Markup("".join(parts))
+    # Every text in the SVG went through escape(); the rest are formatted numbers and our own constants.
+    return Markup("".join(parts))  # nosec B704
 
 
 def histogram(

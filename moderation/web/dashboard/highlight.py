@@ -9,6 +9,16 @@ from typing import Any
 from markupsafe import Markup, escape
 
 _CLASS_SAFE = re.compile(r"[^a-z0-9_-]")
+# First strong isolate ... pop directional isolate: `<bdi>` as characters.
+_ISOLATE_START = "\u2068"
+_ISOLATE_END = "\u2069"
+
+
+def isolate(value: object) -> str:
+    """`value` as text isolated from its surroundings, for a name or word inside a sentence (where no
+    `<bdi>` can go): right-to-left text or an override in it stays within it, so the sentence around it
+    still reads in order."""
+    return f"{_ISOLATE_START}{value}{_ISOLATE_END}"
 
 
 def _spans(text: str, raw: Iterable[Mapping[str, Any]]) -> list[tuple[int, int, str, float]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,9 +30,12 @@ QUEUES = ("held", "rejected", "approved", "all")
 SORTS = ("risk", "oldest", "newest")
 FILTER_ATTRIBUTES = NAMES
 PAGE_SIZE = 25
+MAX_CURSOR = 200  # our cursors are about 60 characters
 ATTRIBUTE_MIN = 0.5
 MIN_INDEXED_QUERY = 3  # the trigram index cannot answer shorter queries
 SEARCH_TABLE = table("comments_search", column("comment_id"))
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's INTEGER; ids beyond it name no row
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _float(raw: str | None, low: float = 0.0, high: float = 1.0) -> float | None:
@@ -46,6 +51,28 @@ def _date(raw: str | None) -> date | None:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+
+
+def day_end(day: date) -> datetime | None:
+    """The first instant after `day` (UTC), or None for the last day a date can name (no upper bound)."""
+    if day >= date.max:
+        return None
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def row_id(raw: str | None) -> int | None:
+    """A database id from a query parameter: ASCII digits within the range every database stores, or
+    None (a filter that cannot match anything real is ignored like any other bad value)."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    value = int(raw)
+    return value if value <= MAX_ROW_ID else None
+
+
+def clean(raw: str | None, limit: int) -> str:
+    """A free-text filter: trimmed, cut to `limit`, without control characters (no comment or name
+    contains them, and PostgreSQL refuses a NUL in a query parameter)."""
+    return _CONTROL.sub("", raw or "").strip()[:limit]
 
 
 @dataclass(frozen=True)
@@ -72,23 +99,22 @@ class Filters:
         queue = queue if queue in QUEUES else "held"
         default_sort = "risk" if queue == "held" else "newest"
         sort = args.get("sort") or default_sort
-        site = args.get("site") or ""
         attribute = args.get("attribute") or ""
         return cls(
             queue=queue,
             sort=sort if sort in SORTS else default_sort,
-            site=int(site) if site.isdigit() else None,
-            article=(args.get("article") or "").strip()[:500],
+            site=row_id(args.get("site")),
+            article=clean(args.get("article"), 500),
             band_min=_float(args.get("band_min")),
             band_max=_float(args.get("band_max")),
             attribute=attribute if attribute in FILTER_ATTRIBUTES else "",
-            technique=(args.get("technique") or "").strip()[:100],
-            narrative=(args.get("narrative") or "").strip()[:100],
-            lang=(args.get("lang") or "").strip()[:16],
+            technique=clean(args.get("technique"), 100),
+            narrative=clean(args.get("narrative"), 100),
+            lang=clean(args.get("lang"), 16),
             date_from=_date(args.get("date_from")),
             date_to=_date(args.get("date_to")),
-            q=(args.get("q") or "").strip()[:200],
-            cursor=args.get("cursor") or "",
+            q=clean(args.get("q"), 200),
+            cursor=(args.get("cursor") or "")[:MAX_CURSOR],
         )
 
     def args(self, **changes: Any) -> dict[str, str]:
@@ -138,10 +164,8 @@ def apply_filters(query: Q, filters: Filters, *, with_queue: bool = True) -> Q:
         conditions.append(Comment.lang == filters.lang)
     if filters.date_from:
         conditions.append(Comment.created_at >= datetime.combine(filters.date_from, time.min, tzinfo=UTC))
-    if filters.date_to:
-        conditions.append(
-            Comment.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
-        )
+    if filters.date_to and (end := day_end(filters.date_to)) is not None:
+        conditions.append(Comment.created_at < end)
     if filters.q:
         conditions.append(search_condition(filters.q))
     if filters.band_min is not None:
@@ -202,13 +226,21 @@ def _decode_cursor(filters: Filters) -> tuple[Any, str] | None:
         return None
     try:
         padded = filters.cursor + "=" * (-len(filters.cursor) % 4)
-        key, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        decoded = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(decoded, list) or len(decoded) != 2:
+            return None
+        key, last_id = decoded
+        if not isinstance(last_id, str) or _CONTROL.search(last_id) or len(last_id) > 64:
+            return None
         if filters.sort == "risk":
-            return float(key), str(last_id)
+            if not isinstance(key, int | float) or not math.isfinite(key):
+                return None
+            return float(key), last_id
         parsed = datetime.fromisoformat(str(key))
         # SQLite stores datetimes without zone (and ignores a bound one); PostgreSQL needs it.
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), str(last_id)
-    except (ValueError, TypeError):
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), last_id
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        # A cursor is only ever one we made; anything else (edited, truncated, hostile) starts over.
         return None
 
 

@@ -20,6 +20,7 @@ from moderation.domain.learning import LearningSettings
 from moderation.domain.policy import SitePolicy
 from moderation.store import site_models
 from moderation.store.accounts import create_site
+from moderation.store.authors import MAX_RETENTION_DAYS
 from moderation.store.db import transaction
 from moderation.store.decisions import user_actor
 from moderation.store.keys import hash_key, new_secret_key
@@ -292,3 +293,36 @@ def learning(site_id: int) -> Any:
         )
     flash(_("Learning settings saved."), "success")
     return redirect(url_for("settings.site", site_id=site_id, _anchor="learning"))
+
+
+@bp.post("/sites/<int:site_id>/retention")
+def retention(site_id: int) -> Any:
+    """How long the site's comments keep their personal data (`Site.retention_days`; empty: kept),
+    applied by the retention job; audited as `site.retention_changed`."""
+    raw = (request.form.get("retention_days") or "").strip()
+    days: int | None = None
+    if raw:
+        days = int(raw) if raw.isdigit() and len(raw) <= 6 else 0
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            flash(
+                _(
+                    "The retention period must be a whole number of days from 1 to %(max)d, or empty.",
+                    max=MAX_RETENTION_DAYS,
+                ),
+                "error",
+            )
+            return redirect(url_for("settings.site", site_id=site_id, _anchor="privacy"))
+    with transaction(get_resources().sessions) as db:
+        stored = db.get(Site, site_id) or abort(404)
+        previous = stored.retention_days
+        stored.retention_days = days
+        db.add(
+            AuditEvent(
+                actor=user_actor(signed_in_user(db)),
+                event="site.retention_changed",
+                site_id=site_id,
+                data={"retention_days": days, "previous": previous},
+            )
+        )
+    flash(_("Retention period saved."), "success")
+    return redirect(url_for("settings.site", site_id=site_id, _anchor="privacy"))

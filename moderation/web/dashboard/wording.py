@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from moderation.domain import attributes, drift, reasons
 from moderation.domain.drift import DriftWarning
 from moderation.store.errors import DecisionError
+from moderation.web.dashboard.highlight import isolate
 
 STATUSES = {
     "pending": lazy_gettext("pending"),
@@ -51,6 +52,9 @@ EVENTS = {
     "user.created": lazy_gettext("user created"),
     "model.activated": lazy_gettext("model activated"),
     "site.learning_changed": lazy_gettext("learning settings changed"),
+    "site.retention_changed": lazy_gettext("retention period changed"),
+    "site.retention_applied": lazy_gettext("retention period applied"),
+    "author.erased": lazy_gettext("author erased"),
     "site_model.verdict": lazy_gettext("site model judged"),
     "site_model.activated": lazy_gettext("site model activated"),
     "site_model.shadow": lazy_gettext("site model shadow changed"),
@@ -138,8 +142,8 @@ def _sentence(code: str, p: Mapping[str, Any]) -> str:
             authors=int(p["authors"]),
         )
     texts: dict[str, Callable[[], str]] = {
-        reasons.BANNED_WORD: lambda: _("contains the banned word “%(word)s”", word=p["word"]),
-        reasons.SUSPECT_WORD: lambda: _("contains the suspect word “%(word)s”", word=p["word"]),
+        reasons.BANNED_WORD: lambda: _("contains the banned word “%(word)s”", word=isolate(p["word"])),
+        reasons.SUSPECT_WORD: lambda: _("contains the suspect word “%(word)s”", word=isolate(p["word"])),
         reasons.LINK_FROM_NEW_AUTHOR: lambda: _("first comment of this author, with a link"),
         reasons.UNSUPPORTED_LANGUAGE: lambda: _(
             "language %(lang)s is not one the models cover", lang=p["lang"]
