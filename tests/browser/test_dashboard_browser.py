@@ -135,7 +135,9 @@ def test_keyboard_clears_five_then_undo_and_audit(browser: object, live: Live) -
     page.goto(live.url + "/audit?actor=mod%40example.org&event=comment.decided")
     rows = page.locator("table.audit tbody tr")
     assert rows.count() == 6  # five decisions and the undo's restored decision
-    assert "moderator:mod@example.org" in page.text_content("table.audit")
+    table = page.text_content("table.audit")
+    assert "mod@example.org" in table and "moderator:" not in table
+    assert "Entscheidung: " in table and "decision_id" not in table and "\\u" not in table
     page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=False)
 
 
@@ -191,6 +193,24 @@ def test_moderator_cannot_open_admin_settings(browser: object, live: Live) -> No
     response = page.goto(live.url + "/settings")
     assert response.status == 403
     page.screenshot(path=str(SCREENSHOTS / "forbidden.png"))
+
+
+def test_failed_policy_save_keeps_typed_values_and_marks_the_field(browser: object, live: Live) -> None:
+    admin = new_page(browser, live, "admin@example.org", "admin-password-1")
+    admin.goto(live.url + f"/settings/sites/{live.site_id}")
+    admin.fill("[name=toxicity_hold]", "0,7")
+    admin.fill("[name=toxicity_reject]", "0,5")
+    admin.fill("[name=spam_hold]", "viel")
+    admin.click("button[value=save]")
+    reject = admin.locator("[name=toxicity_reject]")
+    expect(reject).to_have_attribute("aria-invalid", "true")
+    expect(reject).to_have_value("0,5")
+    expect(admin.locator("[name=spam_hold]")).to_have_value("viel")
+    expect(admin.locator("[name=toxicity_hold]")).to_have_value("0,7")
+    expect(admin.locator("#field-toxicity_reject-error")).to_have_text(
+        "„Toxizität: ablehnen ab“ darf nicht unter „Toxizität: zurückhalten ab“ liegen."
+    )
+    assert reject.evaluate("e => getComputedStyle(e).borderTopWidth") == "2px"
 
 
 def test_new_held_comments_appear_without_reload(browser: object, live: Live) -> None:

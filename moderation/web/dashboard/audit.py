@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from moderation.store.tables import AuditEvent
 from moderation.web.context import get_resources
-from moderation.web.dashboard import queries
+from moderation.web.dashboard import audit_text, queries
 
 bp = Blueprint("audit", __name__)
+bp.add_app_template_filter(audit_text.actor_label, "audit_actor")
 
 PAGE_SIZE = 50
 
@@ -60,6 +61,7 @@ def index() -> Any:
     return render_template(
         "audit.html",
         events=rows,
+        details={e.id: audit_text.describe(e.event, e.data) for e in rows},
         kinds=kinds,
         filters=filters,
         next_before=rows[-1].id if more and rows else None,

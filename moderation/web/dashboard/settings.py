@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from moderation.domain.attributes import NAMES
+from moderation.domain.attributes import BY_NAME, NAMES
 from moderation.domain.enums import LabelSource
 from moderation.domain.learning import LearningSettings
 from moderation.domain.policy import SitePolicy
@@ -29,6 +30,7 @@ from moderation.store.tables import AuditEvent, Site, SiteLabel
 from moderation.web.context import get_resources
 from moderation.web.dashboard import model_versions, whatif
 from moderation.web.dashboard.auth import admin_required, signed_in_user
+from moderation.web.dashboard.wording import attribute_label
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -46,50 +48,131 @@ def _words(raw: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w))[:MAX_WORDS]
 
 
-def _policy_from_form(form: MultiDict[str, str], current: SitePolicy) -> SitePolicy:
-    """Raises ValueError with a message a person can act on."""
+def _threshold_text(value: float | None) -> str:
+    return "" if value is None else str(format_decimal(value, "0.0##"))
+
+
+@dataclass(frozen=True)
+class PolicyForm:
+    """The policy form as typed (kept when refused, field name -> text), and the fields that were wrong
+    (field name -> what is wrong, naming the field by its label; "" for the form as a whole)."""
+
+    values: Mapping[str, str]
+    links: bool
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, policy: SitePolicy, webhook_url: str | None) -> PolicyForm:
+        values = {
+            f"{attribute}_{band}": _threshold_text(policy.thresholds.get(attribute, {}).get(band))
+            for attribute in NAMES
+            for band in ("hold", "reject")
+        }
+        values.update(
+            banned_words="\n".join(policy.banned_words),
+            suspect_words="\n".join(policy.suspect_words),
+            hold_copies_from_authors=str(policy.hold_copies_from_authors),
+            webhook_url=webhook_url or "",
+        )
+        return cls(values, policy.hold_links_from_new_authors)
+
+
+def band_label(attribute: str, band: str) -> str:
+    """The label of a threshold field, as the form and its error messages name it."""
+    name = attribute_label(attribute)
+    if band == "hold":
+        return _("%(attribute)s: hold from", attribute=name)
+    return _("%(attribute)s: reject from", attribute=name)
+
+
+def _typed_policy(form: MultiDict[str, str], current: SitePolicy) -> PolicyForm:
+    values = {
+        f"{attribute}_{band}": (form.get(f"{attribute}_{band}") or "").strip()[:20]
+        for attribute in NAMES
+        for band in ("hold", "reject")
+    }
+    copies = form.get("hold_copies_from_authors")
+    values.update(
+        banned_words=(form.get("banned_words") or "")[:100_000],
+        suspect_words=(form.get("suspect_words") or "")[:100_000],
+        hold_copies_from_authors=(
+            str(current.hold_copies_from_authors) if copies is None else copies.strip()[:20]
+        ),
+        webhook_url=(form.get("webhook_url") or "").strip()[:2000],
+    )
+    return PolicyForm(values, form.get("hold_links_from_new_authors") == "on")
+
+
+def _threshold_error(attribute: str, band: str, raw: str) -> tuple[float | None, str | None]:
+    """The threshold typed into one field (comma or point), or what is wrong with it."""
+    if not raw:
+        return None, None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    label = band_label(attribute, band)
+    if not 0.0 <= value <= 1.0:
+        return None, _(
+            "“%(field)s” must be a number from 0 to 1, for example %(example)s (empty: off).",
+            field=label,
+            example=format_decimal(0.85),
+        )
+    if band == "reject" and not BY_NAME[attribute].can_reject:
+        return None, _(
+            "“%(field)s”: this score can only hold comments, not reject them; leave it empty.", field=label
+        )
+    return value, None
+
+
+def _policy_from_form(
+    form: MultiDict[str, str], current: SitePolicy
+) -> tuple[PolicyForm, SitePolicy | None, str | None]:
+    """The policy and webhook URL from the form; on a mistake no policy, and the typed form with a
+    message for every wrong field."""
+    typed = _typed_policy(form, current)
+    errors: dict[str, str] = {}
     thresholds: dict[str, dict[str, float | None]] = {}
     for attribute in NAMES:
         bands: dict[str, float | None] = {}
         for band in ("hold", "reject"):
-            raw = (form.get(f"{attribute}_{band}") or "").strip().replace(",", ".")
-            try:
-                bands[band] = float(raw) if raw else None
-            except ValueError as exc:
-                raise ValueError(
-                    _("%(field)s must be a number between 0 and 1", field=f"{attribute} {band}")
-                ) from exc
+            name = f"{attribute}_{band}"
+            bands[band], error = _threshold_error(attribute, band, typed.values[name])
+            if error is not None:
+                errors[name] = error
         hold, reject = bands["hold"], bands["reject"]
         if hold is not None and reject is not None and reject < hold:
-            raise ValueError(
-                _("%(attribute)s: the reject threshold is below the hold threshold", attribute=attribute)
+            errors[f"{attribute}_reject"] = _(
+                "“%(field)s” must not be below “%(other)s”.",
+                field=band_label(attribute, "reject"),
+                other=band_label(attribute, "hold"),
             )
         thresholds[attribute] = bands
+    copies = typed.values["hold_copies_from_authors"] or "0"
+    if not re.fullmatch(r"\d{1,6}", copies):
+        errors["hold_copies_from_authors"] = _(
+            "The number of other authors must be a whole number (0 switches it off)."
+        )
+    webhook_url = None
+    try:
+        webhook_url = _webhook_url(typed.values["webhook_url"])
+    except ValueError as exc:
+        errors["webhook_url"] = str(exc)
+    if errors:
+        return replace(typed, errors=errors), None, None
     merged = current.to_dict()
     merged.update(
         thresholds=thresholds,
-        banned_words=_words(form.get("banned_words", "")),
-        suspect_words=_words(form.get("suspect_words", "")),
-        hold_links_from_new_authors=form.get("hold_links_from_new_authors") == "on",
-        hold_copies_from_authors=_whole_number(
-            form.get("hold_copies_from_authors"), current.hold_copies_from_authors
-        ),
+        banned_words=_words(typed.values["banned_words"]),
+        suspect_words=_words(typed.values["suspect_words"]),
+        hold_links_from_new_authors=typed.links,
+        hold_copies_from_authors=int(copies),
     )
-    return SitePolicy.from_dict(merged)
-
-
-def _whole_number(raw: str | None, unchanged: int) -> int:
-    if raw is None:
-        return unchanged
     try:
-        value = int(raw.strip() or "0")
-    except ValueError as exc:
-        raise ValueError(
-            _("The number of other authors must be a whole number (0 switches it off).")
-        ) from exc
-    if value < 0:
-        raise ValueError(_("The number of other authors must be a whole number (0 switches it off)."))
-    return value
+        policy = SitePolicy.from_dict(merged)
+    except ValueError:
+        return replace(typed, errors={"": _("These settings cannot be saved.")}), None, None
+    return typed, policy, webhook_url
 
 
 def _webhook_url(raw: str) -> str | None:
@@ -102,31 +185,32 @@ def _webhook_url(raw: str) -> str | None:
     return raw[:2000]
 
 
-@bp.get("")
-def index() -> Any:
+def _render_sites(new_key: tuple[str, str, str] | None = None, *, name: str = "", error: str = "") -> Any:
+    """The sites page; a refused new site keeps the typed name, marked, and the answer is 422."""
     with get_resources().sessions() as db:
         sites = list(db.query(Site).order_by(Site.name))
-    return render_template("settings.html", sites=sites, new_key=None)
+    page = render_template("settings.html", sites=sites, new_key=new_key, new_name=name, name_error=error)
+    return page, (422 if error else 200)
+
+
+@bp.get("")
+def index() -> Any:
+    return _render_sites()
 
 
 @bp.post("/sites")
 def create() -> Any:
-    name = (request.form.get("name") or "").strip()[:200]
+    typed = (request.form.get("name") or "")[:200]
+    name = typed.strip()
     if not name:
-        flash(_("Give the site a name."), "error")
-        return redirect(url_for("settings.index"))
+        return _render_sites(name=typed, error=_("Give the site a name."))
     try:
         with transaction(get_resources().sessions) as db:
             new = create_site(db, name, actor=user_actor(signed_in_user(db)))
     except ValueError:
-        flash(_("A site with this name exists already."), "error")
-        return redirect(url_for("settings.index"))
-    with get_resources().sessions() as db:
-        sites = list(db.query(Site).order_by(Site.name))
+        return _render_sites(name=typed, error=_("A site with this name exists already."))
     # Rendered, not redirected: the secret key is shown this once and never stored in clear.
-    return render_template(
-        "settings.html", sites=sites, new_key=(new.site.name, new.secret_key, new.publishable_key)
-    )
+    return _render_sites((new.site.name, new.secret_key, new.publishable_key))
 
 
 @bp.post("/sites/<int:site_id>/rotate")
@@ -144,9 +228,7 @@ def rotate(site_id: int) -> Any:
             )
         )
         name, publishable = site.name, site.publishable_key
-    with get_resources().sessions() as db:
-        sites = list(db.query(Site).order_by(Site.name))
-    return render_template("settings.html", sites=sites, new_key=(name, secret, publishable))
+    return _render_sites((name, secret, publishable))
 
 
 @dataclass(frozen=True)
@@ -207,28 +289,30 @@ def _label_counts(db: Session, site_id: int) -> dict[str, int]:
 def _render_site(
     site_id: int,
     *,
-    policy: SitePolicy | None = None,
+    policy: PolicyForm | None = None,
     preview: Any = None,
-    error: str | None = None,
-    webhook_url: str | None = None,
     learning: LearningForm | None = None,
+    retention: RetentionForm | None = None,
 ) -> Any:
+    """The site's settings page; a form that was refused keeps what was typed, and the answer is 422."""
     with get_resources().sessions() as db:
         row = db.get(Site, site_id) or abort(404)
         labels = _label_counts(db, site_id)
         verdict = model_versions.latest_verdicts(db, site_id).get(site_id)
         active_model = site_models.active_version(db, site_id)
         learning = learning or LearningForm.of(_learning_settings(row))
-    failed = error is not None or bool(learning.errors)
+        policy = policy or PolicyForm.of(SitePolicy.from_dict(row.policy), row.webhook_url)
+        retention = retention or RetentionForm.of(row.retention_days)
+    failed = bool(policy.errors or learning.errors or retention.errors)
     return render_template(
         "site.html",
         site=row,
-        policy=policy or SitePolicy.from_dict(row.policy),
+        form=policy,
         attributes=NAMES,
+        band_label=band_label,
         preview=preview,
-        error=error,
-        webhook_url=(row.webhook_url or "") if webhook_url is None else webhook_url,
         learning=learning,
+        retention=retention,
         labels=labels,
         verdict=verdict.data if verdict is not None and isinstance(verdict.data, dict) else None,
         verdict_at=verdict.created_at if verdict is not None else None,
@@ -244,33 +328,34 @@ def site(site_id: int) -> Any:
         current = SitePolicy.from_dict(row.policy)
     if request.method == "GET":
         return _render_site(site_id)
-    policy, preview, error = current, None, None
-    webhook = request.form.get("webhook_url", "")
-    try:
-        policy = _policy_from_form(request.form, current)
-        webhook_url = _webhook_url(webhook)
-    except ValueError as exc:
-        error = str(exc)
-    else:
-        if request.form.get("intent") == "save":
-            with transaction(resources.sessions) as db:
-                stored = db.get(Site, site_id) or abort(404)
-                stored.policy = policy.to_dict()
-                stored.webhook_url = webhook_url
-                refresh_held_priorities(db, site_id, policy.thresholds)
-                db.add(
-                    AuditEvent(
-                        actor=user_actor(signed_in_user(db)),
-                        event="site.policy_changed",
-                        site_id=site_id,
-                        data={"policy": policy.to_dict(), "webhook_url": webhook_url},
-                    )
+    typed, policy, webhook_url = _policy_from_form(request.form, current)
+    if policy is None:
+        return _render_site(site_id, policy=typed)
+    if request.form.get("intent") == "save":
+        with transaction(resources.sessions) as db:
+            stored = db.get(Site, site_id) or abort(404)
+            previous, previous_url = SitePolicy.from_dict(stored.policy).to_dict(), stored.webhook_url
+            stored.policy = policy.to_dict()
+            stored.webhook_url = webhook_url
+            refresh_held_priorities(db, site_id, policy.thresholds)
+            db.add(
+                AuditEvent(
+                    actor=user_actor(signed_in_user(db)),
+                    event="site.policy_changed",
+                    site_id=site_id,
+                    data={
+                        "policy": policy.to_dict(),
+                        "previous": previous,
+                        "webhook_url": webhook_url,
+                        "previous_webhook_url": previous_url,
+                    },
                 )
-            flash(_("Settings saved."), "success")
-            return redirect(url_for("settings.site", site_id=site_id))
-        with resources.sessions() as db:
-            preview = whatif.preview(db, site_id, policy)
-    return _render_site(site_id, policy=policy, preview=preview, error=error, webhook_url=webhook)
+            )
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("settings.site", site_id=site_id))
+    with resources.sessions() as db:
+        preview = whatif.preview(db, site_id, policy)
+    return _render_site(site_id, policy=typed, preview=preview)
 
 
 @bp.post("/sites/<int:site_id>/learning")
@@ -295,23 +380,32 @@ def learning(site_id: int) -> Any:
     return redirect(url_for("settings.site", site_id=site_id, _anchor="learning"))
 
 
+@dataclass(frozen=True)
+class RetentionForm:
+    """The retention form as typed (kept when refused) and what is wrong with it."""
+
+    days: str
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, days: int | None) -> RetentionForm:
+        return cls("" if days is None else str(days))
+
+
 @bp.post("/sites/<int:site_id>/retention")
 def retention(site_id: int) -> Any:
     """How long the site's comments keep their personal data (`Site.retention_days`; empty: kept),
     applied by the retention job; audited as `site.retention_changed`."""
-    raw = (request.form.get("retention_days") or "").strip()
+    raw = (request.form.get("retention_days") or "").strip()[:20]
     days: int | None = None
     if raw:
         days = int(raw) if raw.isdigit() and len(raw) <= 6 else 0
         if not 1 <= days <= MAX_RETENTION_DAYS:
-            flash(
-                _(
-                    "The retention period must be a whole number of days from 1 to %(max)d, or empty.",
-                    max=MAX_RETENTION_DAYS,
-                ),
-                "error",
+            error = _(
+                "The retention period must be a whole number of days from 1 to %(max)d, or empty.",
+                max=MAX_RETENTION_DAYS,
             )
-            return redirect(url_for("settings.site", site_id=site_id, _anchor="privacy"))
+            return _render_site(site_id, retention=RetentionForm(raw, {"retention_days": error}))
     with transaction(get_resources().sessions) as db:
         stored = db.get(Site, site_id) or abort(404)
         previous = stored.retention_days

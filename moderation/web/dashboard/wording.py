@@ -50,6 +50,7 @@ EVENTS = {
     "site.key_rotated": lazy_gettext("API key rotated"),
     "site.policy_changed": lazy_gettext("policy changed"),
     "user.created": lazy_gettext("user created"),
+    "user.password_changed": lazy_gettext("password changed"),
     "model.activated": lazy_gettext("model activated"),
     "site.learning_changed": lazy_gettext("learning settings changed"),
     "site.retention_changed": lazy_gettext("retention period changed"),
