@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -54,7 +55,23 @@ def test_priority_is_stored_when_scores_are_written_and_orders_the_held_queue(
     assert stored[unscored] == UNSCORED_PRIORITY
     html = client.get("/").get_data(as_text=True)
     assert card_ids(html) == [unscored, boundary, past, mild]
-    assert re.findall(r'class="risk"[^>]*>Risiko ([0-9.]+)', html) == ["1.00", "0.88", "0.81", "0.52"]
+    assert re.findall(r'class="risk"[^>]*>Risiko ([0-9,]+)', html) == ["1,00", "0,88", "0,81", "0,52"]
+
+
+def test_scores_and_risk_use_the_interface_languages_number_format(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    held = _held(database, site.site.id, "Knapp unter der Schwelle.", {"toxicity": 0.71})
+    for path in ("/", f"/comments/{held}"):
+        html = client.get(path).get_data(as_text=True)
+        assert re.search(r'class="risk"[^>]*>Risiko 0,71<', html), path
+        assert '<span class="num">0,71</span>' in html and "0.71" not in html, path
+        assert 'width="71.0"' in html, path  # the bar's SVG width stays machine-readable
+    client.post("/language", data={"lang": "en", "csrf_token": moderator, "next": "/"})
+    for path in ("/", f"/comments/{held}"):
+        html = client.get(path).get_data(as_text=True)
+        assert re.search(r'class="risk"[^>]*>Risk 0.71<', html), path
+        assert '<span class="num">0.71</span>' in html and "0,71" not in html, path
 
 
 def test_saving_thresholds_re_ranks_held_comments(
@@ -170,3 +187,23 @@ def test_held_queue_and_search_use_their_indexes(database: Database, site: NewSi
         assert "ix_comments_status_priority" in plan and "Sort" not in plan
         search = "EXPLAIN SELECT id FROM comments WHERE text ILIKE '%%trollfabrik%%'"
         assert "ix_comments_text_trgm" in " ".join(r[0] for r in connection.exec_driver_sql(search))
+
+
+def test_date_filters_take_and_show_the_interface_languages_format(
+    client: FlaskClient, moderator: str, database: Database, site: NewSite
+) -> None:
+    held = _held(database, site.site.id, "Heute geschrieben.", {"toxicity": 0.71})
+    today = datetime.now(UTC).date()
+    tomorrow = today + timedelta(days=1)
+    german = f"{today.day:02d}.{today.month:02d}.{today.year}"
+    for typed in (german, f"{today.day}.{today.month}.{today.year}", today.isoformat()):
+        html = client.get("/", query_string={"date_from": typed}).get_data(as_text=True)
+        assert held in card_ids(html), typed
+        assert f'name="date_from" value="{german}"' in html and 'placeholder="TT.MM.JJJJ"' in html, typed
+    later = f"{tomorrow.day:02d}.{tomorrow.month:02d}.{tomorrow.year}"
+    assert held not in card_ids(client.get("/", query_string={"date_from": later}).get_data(as_text=True))
+    audit = client.get("/audit", query_string={"date_from": german}).get_data(as_text=True)
+    assert f'name="date_from" value="{german}"' in audit
+    client.post("/language", data={"lang": "en", "csrf_token": moderator, "next": "/"})
+    html = client.get("/", query_string={"date_from": german}).get_data(as_text=True)
+    assert f'name="date_from" value="{today.isoformat()}"' in html and 'placeholder="YYYY-MM-DD"' in html

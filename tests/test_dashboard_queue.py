@@ -72,7 +72,7 @@ def test_script_in_a_comment_is_shown_as_text(
 def test_spans_are_highlighted(client: FlaskClient, moderator: str) -> None:
     html = client.get("/?q=Schreiberling").get_data(as_text=True)
     assert (
-        '<mark class="hl hl-insult" data-attribute="insult" title="insult +0.42">dummer Schreiberling</mark>'
+        '<mark class="hl hl-insult" data-attribute="insult" title="insult +0,42">dummer Schreiberling</mark>'
         in html
     )
 

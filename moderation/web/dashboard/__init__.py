@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_datetime, format_decimal
+from flask_babel import Babel, format_datetime
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -29,6 +29,7 @@ from moderation.web.dashboard import (
     wording,
 )
 from moderation.web.dashboard.highlight import highlight, isolate
+from moderation.web.dashboard.numbers import day_input, hours, number, percent
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
@@ -98,14 +99,6 @@ def _datetime_filter(value: datetime | None, fmt: str = "short") -> str:
     return "" if value is None else format_datetime(value, fmt)
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f} %"
-
-
-def _hours(value: float | None) -> str:
-    return "–" if value is None else f"{format_decimal(round(value, 1), '#,##0.0')} h"
-
-
 def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked in _guard for dashboard views only
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
@@ -125,8 +118,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["isolate"] = isolate
     app.jinja_env.filters["when"] = _datetime_filter
-    app.jinja_env.filters["percent"] = _percent
-    app.jinja_env.filters["hours"] = _hours
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["hours"] = hours
+    app.jinja_env.filters["day_input"] = day_input
     wording.init_app(app)
     catalogue.init_app(app)
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": select_locale()})

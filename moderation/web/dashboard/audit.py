@@ -11,6 +11,7 @@ from sqlalchemy import select
 from moderation.store.tables import AuditEvent
 from moderation.web.context import get_resources
 from moderation.web.dashboard import audit_text, queries
+from moderation.web.dashboard.numbers import parse_day
 
 bp = Blueprint("audit", __name__)
 bp.add_app_template_filter(audit_text.actor_label, "audit_actor")
@@ -19,10 +20,7 @@ PAGE_SIZE = 50
 
 
 def _day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    return parse_day(raw)
 
 
 @bp.get("/audit")

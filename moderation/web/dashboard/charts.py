@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from moderation.web.dashboard.numbers import number
+
 WIDE, NARROW, COLUMN = 1150, 760, 560  # full width at 1366 px, full width on a tablet, half width
 HEIGHT = 240
 PAD_LEFT, PAD_RIGHT, PAD_BOTTOM, PAD_TOP = 58, 12, 46, 14
@@ -38,9 +40,10 @@ def _axis(max_value: float, intervals: int, width: int, y_title: str, x_title: s
     for step in range(intervals + 1):
         value = max_value * step / intervals
         y = HEIGHT - PAD_BOTTOM - plot_h * step / intervals
+        tick = number(value, "#,##0.##")
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{value:.3g}</text>'
+            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>'
         )
     middle = PAD_TOP + plot_h / 2
     parts.append(
@@ -130,7 +133,7 @@ def histogram(
     width: int = COLUMN,
 ) -> Markup:
     """Equal-width bins between `low` and `high`."""
-    labels = [f"{low + (high - low) * i / len(counts):.2f}" for i in range(len(counts))]
+    labels = [number(low + (high - low) * i / len(counts)) for i in range(len(counts))]
     return stacked_bars(
         title,
         labels,

@@ -8,6 +8,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from moderation.web.dashboard.numbers import number
+
 _CLASS_SAFE = re.compile(r"[^a-z0-9_-]")
 # First strong isolate ... pop directional isolate: `<bdi>` as characters.
 _ISOLATE_START = "\u2068"
@@ -62,7 +64,7 @@ def highlight(text: str, raw_spans: Iterable[Mapping[str, Any]] | None) -> Marku
             parts.append(piece)
             continue
         strongest = _CLASS_SAFE.sub("", covering[0][1].lower()) or "other"
-        title = ", ".join(f"{attribute} {weight:+.2f}" for weight, attribute in covering)
+        title = ", ".join(f"{attribute} {number(weight, '+0.00;-0.00')}" for weight, attribute in covering)
         parts.append(
             Markup('<mark class="hl hl-{cls}" data-attribute="{attr}" title="{title}">{piece}</mark>').format(
                 cls=strongest, attr=covering[0][1], title=title, piece=piece

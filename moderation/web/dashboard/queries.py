@@ -23,6 +23,7 @@ from moderation.domain.enums import Status
 from moderation.domain.timestamps import as_utc
 from moderation.store.tables import Comment, Scores, Site
 from moderation.web.context import get_resources
+from moderation.web.dashboard.numbers import parse_day
 
 Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]
 
@@ -47,10 +48,7 @@ def _float(raw: str | None, low: float = 0.0, high: float = 1.0) -> float | None
 
 
 def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    return parse_day(raw)
 
 
 def day_end(day: date) -> datetime | None:

@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, format_decimal, lazy_gettext
+from flask_babel import format_date, lazy_gettext
 from flask_babel import gettext as _
 
 from moderation.domain import attributes, drift, reasons
 from moderation.domain.drift import DriftWarning
 from moderation.store.errors import DecisionError
 from moderation.web.dashboard.highlight import isolate
+from moderation.web.dashboard.numbers import number
 
 STATUSES = {
     "pending": lazy_gettext("pending"),
@@ -109,7 +110,7 @@ def decision_error(error: DecisionError) -> str:
 
 
 def _number(value: Any) -> str:
-    return str(format_decimal(float(value), "0.00"))
+    return number(value)
 
 
 def explain_reason(reason: Mapping[str, Any]) -> str:
@@ -190,7 +191,7 @@ def guard_reason_code(reason: Any) -> tuple[str, dict[str, str]] | None:
 
 
 def _auc(raw: str) -> str:
-    return str(format_decimal(float(raw), "0.000"))
+    return number(raw, "0.000")
 
 
 def guard_reason(reason: Any) -> str:
@@ -282,7 +283,7 @@ def guard_reason(reason: Any) -> str:
 
 
 def _rate(value: float) -> str:
-    return f"{format_decimal(round(value * 100, 1), '0.#')} %"
+    return f"{number(value * 100, '0.#')} %"
 
 
 def drift_warning(site: str, warning: DriftWarning) -> str:
@@ -329,7 +330,7 @@ def init_app(app: Flask) -> None:
         "verdict_label": verdict_label,
         "guard_reason": guard_reason,
         "auc": lambda value: _auc(str(value)),
-        "score": lambda value: "–" if value is None else _number(value),
+        "score": number,
         "day": lambda value: str(format_date(value, "medium")),
     }.items():
         app.jinja_env.filters[name] = function
