@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from werkzeug.security import generate_password_hash
 from moderation.domain.enums import Role
 from moderation.domain.policy import SitePolicy
 from moderation.store.errors import AccountError
-from moderation.store.keys import hash_key, new_publishable_key, new_secret_key
+from moderation.store.keys import hash_key, new_publishable_key, new_secret_key, new_webhook_secret
 from moderation.store.tables import AuditEvent, Site, User
 
 
@@ -43,7 +42,7 @@ def create_site(
         publishable_key=publishable,
         allowed_origins=list(allowed_origins or []),
         policy=SitePolicy().to_dict(),
-        webhook_secret=secrets.token_hex(24),
+        webhook_secret=new_webhook_secret(),
     )
     session.add(site)
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -25,3 +26,16 @@ def hash_key(key: str) -> str:
 def hash_ip(ip: str, secret: str) -> str:
     """A keyed hash, so stored values cannot be reversed by hashing all IPv4 addresses."""
     return hmac.new(secret.encode("utf-8"), ip.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes (the signing key)."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def new_coral_secret() -> str:
+    """A signing secret for Coral Talk's external moderation phase (Coral signs with its UTF-8 bytes)."""
+    return "coral_" + secrets.token_urlsafe(32)

@@ -49,7 +49,22 @@ class Site(Base):
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # A Standard Webhooks secret (`whsec_` + base64 of the signing key).
     webhook_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    # After a rotation the previous secret signs too (a second signature) until `_previous_until`.
+    webhook_secret_previous: Mapped[str | None] = mapped_column(String(100), default=None)
+    webhook_secret_previous_until: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    # Set when the endpoint answered 410 or failed again and again; an admin switches it back on.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    webhook_disabled_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    webhook_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Coral Talk's external moderation phase: the signing secret and the answer's time budget (None: default).
+    coral_secret: Mapped[str | None] = mapped_column(String(100), default=None)
+    coral_budget_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The site's own rate limits and waiting budgets (None: the service's defaults from the environment).
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Retraining settings of the site's own model (`moderation.domain.learning.LearningSettings`).
     learning: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Key for hashing this site's client addresses (apart from the session key; set when the site is made).
@@ -164,6 +179,8 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     # The facts the policy decided on (`CommentFacts.recorded`): model and rule decisions only.
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # A moderator's wording of the reader-facing reason, {"de", "en"}; None: derived from `reasons`.
+    reader_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="decisions")
@@ -313,3 +330,49 @@ class ShadowScore(Base):
     )
     site_reject: Mapped[float] = mapped_column(Float)
     scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one site's webhook endpoint: the exact body sent (so a retry carries the same bytes
+    and message id), its state (pending, delivered, failed: given up, disabled: endpoint switched off)
+    and the last attempt's outcome. Deleted with its comment (erasure, retention)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_site", "site_id", "id"),
+        Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_comment", "comment_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    comment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), default=None
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    last_response_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: when, the status code (None: no answer), how long, what failed."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
