@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.config import Config
 from moderation.resources import Resources
-from moderation.web import api, dashboard, errors, health, openapi, privacy_api, security
+from moderation.web import api, api_docs, dashboard, errors, health, openapi, privacy_api, security
 from moderation.web.context import init_app
 
 
@@ -50,5 +50,6 @@ def create_app(
     app.register_blueprint(privacy_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(api_docs.bp)
     dashboard.init_app(app)
     return app

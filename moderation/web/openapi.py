@@ -439,6 +439,14 @@ PATHS: dict[str, Any] = {
     "/api/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
     },
+    "/api/docs": {
+        "get": {
+            "summary": "This document as a readable reference page",
+            "responses": {
+                "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+            },
+        }
+    },
 }
 
 

@@ -87,7 +87,7 @@ def upgrade() -> None:
 
     bind = op.get_bind()
     sites = sa.table("sites", sa.column("id", sa.Integer()), sa.column("webhook_secret", sa.String()))
-    for site_id, secret in bind.execute(sa.select(sites.c.id, sites.c.webhook_secret)).tuples():
+    for site_id, secret in bind.execute(sa.select(sites.c.id, sites.c.webhook_secret)).all():
         if isinstance(secret, str) and secret and not secret.startswith("whsec_"):
             migrated = "whsec_" + base64.b64encode(secret.encode("utf-8")).decode("ascii")
             bind.execute(sites.update().where(sites.c.id == site_id).values(webhook_secret=migrated))
@@ -112,7 +112,7 @@ def downgrade() -> None:
     ]
     bind = op.get_bind()
     sites = sa.table("sites", sa.column("id", sa.Integer()), sa.column("webhook_secret", sa.String()))
-    for site_id, secret in bind.execute(sa.select(sites.c.id, sites.c.webhook_secret)).tuples():
+    for site_id, secret in bind.execute(sa.select(sites.c.id, sites.c.webhook_secret)).all():
         if isinstance(secret, str) and secret.startswith("whsec_"):
             try:
                 old = base64.b64decode(secret[len("whsec_") :]).decode("utf-8")
