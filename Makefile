@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 AUDIT_STAMP := $(VENV)/.installed-audit
 
-.PHONY: run test lint typecheck unit clean venv chromium screenshots chaos audit
+.PHONY: run test lint typecheck unit clean venv chromium screenshots chaos audit bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ audit: $(AUDIT_STAMP)
 # var/chaos-models once, before it starts).
 chaos: $(TEST_STAMP)
 	timeout 600 $(BIN)/python benchmarks/chaos.py --comments 5000
+
+# Throughput and latency through the real stack (own Redis and PostgreSQL on free ports, and SQLite) in
+# both scoring profiles, beside the model alone and the naive design; prints one table
+# (docs/performance.md). A first run trains the default model into var/bench-home once (a few minutes).
+bench: $(TEST_STAMP)
+	$(BIN)/python benchmarks/run.py
 
 # Re-takes docs/screenshots/*.png from the browser tests.
 screenshots: $(TEST_STAMP) chromium

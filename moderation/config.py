@@ -84,6 +84,8 @@ class Config:
     admin_email: str = "admin@example.org"
     admin_password: str | None = None
     demo_api_key: str | None = None
+    # The site whose publishable key the demo article at /demo/ uses (`moderation up` creates it).
+    demo_site: str = "demo"
     batch_size: int = 256
     wait_max_ms: int = 5000
     reconcile_after_s: int = 30
@@ -93,6 +95,10 @@ class Config:
     rate_limit_browser_per_minute: int = 120
     rate_limit_author_per_minute: int = 20
     rate_limit_address_per_minute: int = 30
+    # Perspective's `comments:analyze` and `:suggestscore` per site key and sliding minute (a site's
+    # `limits.perspective_per_minute` overrides it), and how long an analysis waits for the workers.
+    rate_limit_perspective_per_minute: int = 600
+    analyze_timeout_ms: int = 5000
     # Requests held open by `?wait` at once in one process, overall and per site; more answer 202 at once.
     wait_max_concurrent: int = 4
     wait_max_concurrent_per_site: int = 2
@@ -101,8 +107,14 @@ class Config:
     # The access log names client addresses only when this is set (MODERATION_ACCESS_LOG_IPS=1); it never
     # records user agents.
     access_log_ips: bool = False
+    # Webhooks may go to private and loopback addresses (MODERATION_WEBHOOK_ALLOW_PRIVATE=1: tests, an
+    # endpoint on the same host or network); off by default, so an address cannot reach internal services.
+    webhook_allow_private: bool = False
     max_body_bytes: int = 1024 * 1024
     max_batch_body_bytes: int = 16 * 1024 * 1024
+    # Coral Talk's external moderation phase answers "no opinion" (204) rather than later than this (a
+    # site's `coral_budget_ms` overrides it); keep it below the timeout set for the phase in Coral.
+    coral_budget_ms: int = 1500
     extra: dict[str, Any] = field(default_factory=dict)
     catalogue_override: Path | None = None
 
@@ -142,16 +154,21 @@ class Config:
             admin_email=env.get("MODERATION_ADMIN_EMAIL") or "admin@example.org",
             admin_password=env.get("MODERATION_ADMIN_PASSWORD") or None,
             demo_api_key=env.get("MODERATION_DEMO_API_KEY") or None,
+            demo_site=env.get("MODERATION_DEMO_SITE") or "demo",
             batch_size=_int(env, "MODERATION_BATCH_SIZE", 256),
             reconcile_after_s=_int(env, "MODERATION_RECONCILE_AFTER", 30),
             rate_limit_per_minute=_bounded(env, "MODERATION_RATE_LIMIT", 1200),
             rate_limit_browser_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_BROWSER", 120),
             rate_limit_author_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_AUTHOR", 20),
             rate_limit_address_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_ADDRESS", 30),
+            rate_limit_perspective_per_minute=_bounded(env, "MODERATION_RATE_LIMIT_PERSPECTIVE", 600),
+            analyze_timeout_ms=_bounded(env, "MODERATION_ANALYZE_TIMEOUT_MS", 5000, high=60_000),
             wait_max_concurrent=_bounded(env, "MODERATION_WAIT_MAX_CONCURRENT", 4),
             wait_max_concurrent_per_site=_bounded(env, "MODERATION_WAIT_MAX_CONCURRENT_PER_SITE", 2),
             trusted_proxies=_bounded(env, "MODERATION_TRUSTED_PROXIES", 0, high=10),
             access_log_ips=_flag(env, "MODERATION_ACCESS_LOG_IPS", False),
+            webhook_allow_private=_flag(env, "MODERATION_WEBHOOK_ALLOW_PRIVATE", False),
+            coral_budget_ms=_bounded(env, "MODERATION_CORAL_BUDGET_MS", 1500, high=5000),
             catalogue_override=Path(env["MODERATION_CATALOGUE_DIR"]).resolve()
             if env.get("MODERATION_CATALOGUE_DIR")
             else None,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from classifiers.catalogue import CatalogueWatcher
 from classifiers.registry import Registry
 from moderation.config import Config
+from moderation.store import webhooks
 from moderation.store.db import make_engine, make_session_factory, migrate
 
 
@@ -33,6 +34,8 @@ class Resources:
     def __post_init__(self) -> None:
         self.registry = Registry(self.config.models_dir, self.config.catalogue_dir)
         self.catalogue = CatalogueWatcher(self.config.catalogue_dir)
+        # A commit that wrote webhook deliveries queues the job that sends them.
+        webhooks.install(self.sessions, self.redis)
 
     @classmethod
     def from_config(

@@ -311,10 +311,15 @@ def test_publishable_key_needs_an_allowed_origin(client: FlaskClient, database: 
     ok = client.post("/api/v1/comments", json=body(external_id="form-1"), headers=allowed)
     assert ok.status_code == 202
     assert ok.headers["Access-Control-Allow-Origin"] == "https://zeitung.example"
-    # A browser learns the status, not the scores, reasons or text.
-    assert ok.get_json() == {"id": ok.get_json()["id"], "external_id": "form-1", "status": "pending"}
+    # A browser learns the status and the reader's reason (none while pending), not scores, reasons or text.
+    assert ok.get_json() == {
+        "id": ok.get_json()["id"],
+        "external_id": "form-1",
+        "status": "pending",
+        "reader_reason": None,
+    }
     got = client.get(f"/api/v1/comments/{ok.get_json()['id']}", headers=allowed)
-    assert got.status_code == 200 and set(got.get_json()) == {"id", "external_id", "status"}
+    assert got.status_code == 200 and set(got.get_json()) == {"id", "external_id", "status", "reader_reason"}
     batch = client.post("/api/v1/comments:batch", json={"comments": [body()]}, headers=allowed)
     assert_error(batch, 403, "forbidden")
 

@@ -149,7 +149,7 @@ def test_score_band_needs_confirmation_then_decides_only_that_band(
         "csrf_token": token,
     }
     preview = client.post("/actions/band", data=form)
-    assert preview.status_code == 200 and "Einen Wertebereich entscheiden" in preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Nach höchstem Wert entscheiden" in preview.get_data(as_text=True)
     with database.sessions() as session:
         assert session.scalars(select(Decision).where(Decision.source == "moderator")).first() is None
     done = client.post("/actions/band", data=dict(form, confirm="yes"))

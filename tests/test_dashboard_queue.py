@@ -72,8 +72,8 @@ def test_script_in_a_comment_is_shown_as_text(
 def test_spans_are_highlighted(client: FlaskClient, moderator: str) -> None:
     html = client.get("/?q=Schreiberling").get_data(as_text=True)
     assert (
-        '<mark class="hl hl-insult" data-attribute="insult" title="insult +0,42">dummer Schreiberling</mark>'
-        in html
+        '<mark class="hl hl-insult" data-attribute="insult" title="Beleidigung +0,42">'
+        "dummer Schreiberling</mark>" in html
     )
 
 
@@ -117,7 +117,7 @@ def test_author_history_and_reply_context(
     html = client.get("/?q=L%C3%BCgner").get_data(as_text=True)
     # The name is isolated (first strong isolate ... pop directional isolate) within the sentence.
     assert "Antwort auf \u2068Leser-1\u2069:" in html and "Almaty ist voller Russen" in html
-    assert re.search(r"\d+ Kommentare dieser Person, abgelehnt \d+ %", html)
+    assert re.search(r"Weitere Kommentare dieser Person: \d+, davon abgelehnt: \d+", html)
 
 
 def test_right_to_left_text_and_names_are_isolated(
@@ -149,7 +149,7 @@ def test_comment_detail_page(client: FlaskClient, moderator: str, seeded: seed.S
     response = client.get(f"/comments/{seeded.held[0]}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Frühere Kommentare dieser Person" in html
+    assert "Weitere Kommentare dieser Person" in html
     assert re.search(r"<strong>entschieden</strong>:\s*zurückhalten \(Modell\)", html)
     # Which scoring profile scored the comment the model decided on.
     assert "volles Profil" in html

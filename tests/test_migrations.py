@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
 
 from moderation.domain.reasons import describe, for_api
 from moderation.store.comments import serialize
@@ -296,3 +299,38 @@ def event_row(eid: int, decision_id: int, undo_of: int | None) -> dict[str, Any]
     return dict(
         id=eid, comment_id=None, data=data, event="comment.decided", actor="moderator:m", created_at=NOW
     )
+
+
+def test_0008_turns_old_webhook_secrets_into_standard_webhooks_secrets_of_the_same_key(
+    old_engine: sa.Engine,
+) -> None:
+    """A hex secret a receiver already checks HMACs with keeps signing with the same key bytes, now
+    written `whsec_` + base64 of them, so a Standard Webhooks library accepts what we sign."""
+    migrate(old_engine, "0007")
+    old_secret = "3f9a" * 16
+    site = dict(api_key_prefix="p", allowed_origins=[], policy={}, created_at=NOW)
+    with old_engine.begin() as c:
+        c.execute(
+            tables(old_engine)["sites"].insert(),
+            [
+                site
+                | dict(id=1, name="hex", api_key_hash="h1", publishable_key="pk1", webhook_secret=old_secret),
+                site | dict(id=2, name="none", api_key_hash="h2", publishable_key="pk2", webhook_secret=None),
+            ],
+        )
+    migrate(old_engine)
+    with old_engine.connect() as c:
+        secrets = {
+            name: secret for name, secret in c.execute(sa.text("SELECT name, webhook_secret FROM sites"))
+        }
+    assert secrets == {"hex": "whsec_" + base64.b64encode(old_secret.encode()).decode(), "none": None}
+    body = b'{"type":"comment.decided"}'
+    timestamp = datetime.now(UTC)
+    signature = Webhook(secrets["hex"]).sign("msg_1", timestamp, body)
+    expected = hmac.new(old_secret.encode(), f"msg_1.{int(timestamp.timestamp())}.".encode() + body, "sha256")
+    assert signature == "v1," + base64.b64encode(expected.digest()).decode()
+    downgrade(old_engine, "0007")
+    with old_engine.connect() as c:
+        assert (
+            c.execute(sa.text("SELECT webhook_secret FROM sites WHERE name = 'hex'")).scalar() == old_secret
+        )

@@ -9,7 +9,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from classifiers.scoring import Scorer
-from moderation.domain import reasons
+from moderation.domain import reader_reasons, reasons
 from moderation.domain.policy import SitePolicy, decide
 from moderation.domain.timestamps import iso, utcnow
 from moderation.store.facts import offline_facts
@@ -86,6 +86,9 @@ def _flush(
             "model_version": scorer.version,
             "site_model_version": site_model.version if site_model is not None else None,
             "scoring_profile": result.profile,
+            "reader_reason": reader_reasons.derive(
+                verdict.action.value, verdict.source.value, verdict.reasons_dicts()
+            ),
             "decided_at": decided_at,
         }
         # Rules that need these facts (links from new authors, coordinated posting) could not apply.

@@ -139,11 +139,15 @@ def decide_batch(
     )
     shadow_ids = {loaded.version: loaded.record_id for loaded in (shadows or {}).values()}
     langs = {p.subject.id: (results[i].lang if results is not None else None) for i, p in enumerate(pending)}
+    # The facts (author history, near-copies in Redis) are gathered before the writing transaction, so
+    # its locks (SQLite's one writer) are held for the writes alone. A comment another worker claims
+    # meanwhile was only added to the recent-comments index twice, which changes nothing.
+    with sessions() as session:
+        facts = live_facts(session, [p.subject for p in pending], langs, connection)
     now = utcnow()
     with transaction(sessions) as session:
         claimed = claim_pending(session, [p.subject.id for p in pending], now)
         mine = [(i, p) for i, p in enumerate(pending) if p.subject.id in claimed]
-        facts = live_facts(session, [p.subject for _, p in mine], langs, connection)
         decided = []
         for index, item in mine:
             site = site_scores.get(item.subject.id)

@@ -19,8 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from classifiers.scoring import Scorer
 from moderation.config import Config
+from moderation.store import webhooks
 from moderation.store.queue import QUEUE_NAME, PendingQueue
 from workers import runtime
+from workers import webhooks as webhook_deliveries
 from workers.jobs import TRAINING_QUEUE, schedule_retrain_check
 from workers.lifeline import children_die_with_me, watch_parent
 from workers.reconcile import reconcile
@@ -91,6 +93,7 @@ def reconcile_loop(
                 schedule_retention(context.redis)
             else:
                 reconcile(context.resources.sessions, queue, context.config.reconcile_after_s)
+            webhook_deliveries.sweep(context.resources, context.redis)
         except Exception:
             log.exception("reconcile pass failed; will retry")
             if came_back:
@@ -123,11 +126,19 @@ def first_scorer(context: runtime.WorkerContext) -> Scorer | None:
             delay = min(RECONNECT_CAP_S, delay * 2)
 
 
-def run_worker(config: Config, *, burst: bool = False, reconcile_every_s: float = 15.0) -> None:
+def run_worker(
+    config: Config,
+    *,
+    burst: bool = False,
+    reconcile_every_s: float = 15.0,
+    context: runtime.WorkerContext | None = None,
+) -> None:
+    """Runs RQ jobs until stopped; `context` is one a worker pool loaded before it forked this process
+    (`workers.pool`), else this process builds its own."""
     children_die_with_me()  # RQ's scheduler process stops with this worker, even a SIGKILLed one
     if os.environ.get("MODERATION_SUPERVISED"):
         watch_parent()
-    context = runtime.build_context(config)
+    context = context or runtime.build_context(config)
     runtime.install(context)
     scorer = first_scorer(context)
     log.info("worker ready with model %s", scorer.version if scorer else "none")
@@ -137,9 +148,10 @@ def run_worker(config: Config, *, burst: bool = False, reconcile_every_s: float 
             target=reconcile_loop, args=(context, reconcile_every_s, stop), daemon=True, name="reconcile"
         ).start()
     # SimpleWorker runs jobs in this process, so the model loaded above serves every job. Comments come
-    # first; retraining waits for a worker with no comments to decide. RQ's own scheduler (one worker at
-    # a time holds its lock) moves the hourly retrain check onto the queue when it is due.
-    queues = [Queue(QUEUE_NAME, connection=context.redis), Queue(TRAINING_QUEUE, connection=context.redis)]
+    # first, then webhook deliveries; retraining waits for a worker with no comments to decide. RQ's own
+    # scheduler (one worker at a time holds its lock) moves the hourly retrain check and webhook retries
+    # onto the queues when they are due.
+    queues = [Queue(name, connection=context.redis) for name in (QUEUE_NAME, webhooks.QUEUE, TRAINING_QUEUE)]
     worker: SimpleWorker | None = None
     try:
         while True:

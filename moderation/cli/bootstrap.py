@@ -1,4 +1,5 @@
-"""First-start set-up for `moderation up`: schema, model, admin account and a demo site."""
+"""First-start set-up for `moderation up`: schema, model, admin account and a demo site (named by
+MODERATION_DEMO_SITE, `demo` by default) whose publishable key the demo article at /demo/ uses."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from moderation.store.model_versions import register_and_activate
 from moderation.store.tables import Site, User
 
 log = logging.getLogger(__name__)
-
-DEMO_SITE = "demo"
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,16 @@ def ensure_accounts(sessions: sessionmaker[Session], config: Config) -> Welcome:
             password = config.admin_password or secrets.token_urlsafe(12)
             create_user(session, config.admin_email, password, Role.ADMIN, actor="bootstrap")
             saved["admin_password"] = "" if config.admin_password else password
-        if session.scalars(select(Site).where(Site.name == DEMO_SITE)).first() is None:
-            new = create_site(session, DEMO_SITE, secret_key=config.demo_api_key, actor="bootstrap")
+        demo = session.scalars(select(Site).where(Site.name == config.demo_site)).first()
+        if demo is None:
+            new = create_site(session, config.demo_site, secret_key=config.demo_api_key, actor="bootstrap")
             saved["demo_api_key"] = "" if config.demo_api_key else new.secret_key
+            demo = new.site
+        # The demo article at /demo/ posts with the site's publishable key from this server's own origin.
+        own = [f"http://{host}:{config.port}" for host in ("127.0.0.1", "localhost")]
+        missing = [origin for origin in own if origin not in (demo.allowed_origins or [])]
+        if missing:
+            demo.allowed_origins = [*(demo.allowed_origins or []), *missing]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(saved))
     path.chmod(0o600)

@@ -61,8 +61,20 @@ def serve(host: str, port: int | None, processes: int, threads: int) -> None:
     envvar="MODERATION_RECONCILE_EVERY",
     help="Seconds between reconcile passes (env MODERATION_RECONCILE_EVERY).",
 )
-def worker(burst: bool, reconcile_every: float) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Workers forked from one process that loads the model first (they share its memory).",
+)
+def worker(burst: bool, reconcile_every: float, processes: int) -> None:
     """An RQ worker that scores and decides comments (run as many as you like, on any host)."""
+    if processes > 1 and not burst:
+        from workers.pool import run_pool
+
+        run_pool(load_config(), processes, reconcile_every_s=reconcile_every)
+        return
     from workers.worker import run_worker
 
     run_worker(load_config(), burst=burst, reconcile_every_s=reconcile_every)
@@ -212,10 +224,12 @@ def sites() -> None:
 def sites_create(name: str, origins: tuple[str, ...]) -> None:
     """Create a site; prints its secret API key and publishable key once."""
     from moderation.store.accounts import create_site
+    from moderation.store.origins import normalise_origin
 
     try:
         with transaction(open_resources().sessions) as session:
-            new = create_site(session, name, allowed_origins=list(origins))
+            allowed = [normalise_origin(origin) for origin in origins]
+            new = create_site(session, name, allowed_origins=allowed)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"site:            {name}")
@@ -269,10 +283,14 @@ def migrate_command() -> None:
 
 
 from moderation.cli.catalogue import catalogue  # noqa: E402
+from moderation.cli.coral import sites_coral  # noqa: E402
 from moderation.cli.evaluate import evaluate  # noqa: E402
 from moderation.cli.learning import labels, retrain  # noqa: E402
 from moderation.cli.model_versions import models  # noqa: E402
+from moderation.cli.origins import sites_origins  # noqa: E402
 from moderation.cli.privacy import authors, retention, sites_update  # noqa: E402
+from moderation.cli.site_limits import sites_limits  # noqa: E402
+from moderation.cli.webhooks import sites_webhook  # noqa: E402
 
 cli.add_command(models)
 cli.add_command(evaluate)
@@ -282,6 +300,10 @@ cli.add_command(retrain)
 cli.add_command(authors)
 cli.add_command(retention)
 sites.add_command(sites_update)
+sites.add_command(sites_origins)
+sites.add_command(sites_webhook)
+sites.add_command(sites_coral)
+sites.add_command(sites_limits)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from gunicorn.app.base import BaseApplication
 
 from moderation.config import Config
 from moderation.web.accesslog import access_logger
+from moderation.web.process_metrics import prepare_directory
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -28,6 +29,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(host: str, port: int, processes: int, threads: int, config: Config | None = None) -> None:
     config = config or Config.from_env()
+    prepare_directory()  # counters shared by all gunicorn processes (moderation.web.process_metrics)
     # No client addresses, user agents or query strings in the access log unless configured.
     logger_class, access_format = access_logger(
         log_ips=config.access_log_ips, trusted_proxies=config.trusted_proxies

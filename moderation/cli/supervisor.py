@@ -242,6 +242,7 @@ def _print_welcome(base: str, version: str, email: str, password: str | None, ke
         f"  Demo site key: {key or '(the key in MODERATION_DEMO_API_KEY)'}",
         f"  Model:         {version}",
         f"  API docs:      {base}/api/openapi.json",
+        f"  Demo article:  {base}/demo/   (a comment form through /embed.js)",
         "",
         "Try it:",
         f"  curl -s -X POST '{base}/api/v1/comments?wait=2000' -H 'Authorization: Bearer {key or '$KEY'}' \\",

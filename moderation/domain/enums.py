@@ -61,6 +61,8 @@ class LabelSource(enum.StrEnum):
 
     MODERATOR = "moderator"
     IMPORTED = "imported"
+    # A score a site suggested through Perspective's `comments:suggestscore` (`moderation.web.perspective`).
+    SUGGESTED = "suggested"
 
 
 class SiteModelState(enum.StrEnum):

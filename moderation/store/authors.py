@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 from moderation.domain import reasons
 from moderation.domain.enums import Status
 from moderation.domain.timestamps import iso, utcnow
+from moderation.store import webhooks
 from moderation.store.comments import serialize
 from moderation.store.tables import (
     AuditEvent,
@@ -209,6 +210,8 @@ def _remove_comments(session: Session, rows: Sequence[tuple[str, str, str]]) -> 
             session.execute(delete(SiteLabel).where(SiteLabel.comment_id.in_(chunk)))
         )
         _scrub_audit(session, chunk, detach=False)
+        # Webhook deliveries carry the comment as it was sent (text, author): they go entirely.
+        webhooks.forget_comments(session, chunk)
     for start in range(0, len(final), CHUNK):
         chunk = final[start : start + CHUNK]
         for decision in session.scalars(select(Decision).where(Decision.comment_id.in_(chunk))):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
-from moderation.domain import reasons
+from moderation.domain import reader_reasons, reasons
 from moderation.domain.enums import Status
 from moderation.domain.submissions import CommentIn
 from moderation.domain.timestamps import iso
@@ -132,6 +132,13 @@ def serialize(comment: Comment) -> dict[str, Any]:
             "model_version": decision.model_version,
             "site_model_version": decision.site_model_version,
             "scoring_profile": decision.scoring_profile,
+            "reader_reason": reader_reasons.for_decision(
+                decision.action,
+                decision.source,
+                decision.reasons or [],
+                decision.reason_code,
+                decision.reader_reason,
+            ),
             "decided_at": iso(decision.created_at),
         },
         "scores": comment.scores.score_set().to_api() if comment.scores else None,

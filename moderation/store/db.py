@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -48,9 +48,26 @@ def make_engine(url: str) -> Engine:
         return engine
     # A database that does not answer fails a connection attempt after a few seconds (psycopg's
     # minimum is 2), instead of holding the request until the operating system gives up.
+    parsed, connect_args = prepared_statements(make_url(url))
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 3}
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": 3, **connect_args},
     )
+
+
+def prepared_statements(url: URL) -> tuple[URL, dict[str, Any]]:
+    """Reads our `prepare_threshold` URL parameter (psycopg's setting, not a libpq one, so it cannot stay in
+    the URL): `?prepare_threshold=none` turns psycopg's server-side prepared statements off, as a PgBouncer
+    in transaction pooling mode older than 1.21 (or without `max_prepared_statements`) needs."""
+    raw = url.query.get("prepare_threshold")
+    if raw is None:
+        return url, {}
+    value = raw[-1] if isinstance(raw, tuple) else raw
+    threshold = None if value.strip().lower() in ("none", "") else int(value)
+    return url.difference_update_query(["prepare_threshold"]), {"prepare_threshold": threshold}
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

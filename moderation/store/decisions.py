@@ -10,7 +10,7 @@ beside a correction: label exports then never see it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from moderation.domain import reader_reasons
 from moderation.domain.attributes import ScoreSet
 from moderation.domain.enums import Action, ReasonCode, Source, Status
 from moderation.domain.facts import CommentFacts
 from moderation.domain.policy import Thresholds, Verdict
 from moderation.domain.priority import UNSCORED_PRIORITY, review_priority, risk
 from moderation.domain.timestamps import as_utc, iso, utcnow
+from moderation.store import webhooks
 from moderation.store.errors import DecisionError
 from moderation.store.labels import sync_label
 from moderation.store.priority import refresh_priorities
@@ -110,6 +112,8 @@ def _emit(
             created_at=at,
         )
     )
+    # The site's webhook endpoint hears of it from the same transaction (an outbox row; sent after commit).
+    webhooks.record_decision(session, event, at)
     return event
 
 
@@ -251,17 +255,24 @@ def apply_decision(
     action: Action,
     reason_code: str | None = None,
     note: str | None = None,
+    reader_reason: Mapping[str, str | None] | None = None,
 ) -> Applied:
     """Decides every listed comment that is not pending; the caller commits (all or nothing).
 
     Pending comments are skipped: the model decides each comment exactly once, and a moderator
-    decision written before it would be overwritten by the worker.
+    decision written before it would be overwritten by the worker. `reader_reason` (`{"de"?, "en"?}`)
+    is the moderator's wording of what the comment's author is told (`moderation.domain.reader_reasons`);
+    an approval tells readers nothing, so it keeps none.
     """
     if action is Action.REJECT and not reason_code:
         raise DecisionError("reason_required", "a rejection needs a reason code")
     if reason_code is not None and reason_code not in {c.value for c in ReasonCode}:
         raise DecisionError("unknown_reason", f"unknown reason code {reason_code}", reason_code=reason_code)
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
+    try:
+        edited = None if action is Action.APPROVE else reader_reasons.clean_edit(reader_reason)
+    except ValueError as exc:
+        raise DecisionError("invalid_reader_reason", str(exc)) from exc
     now = utcnow()
     comments = session.scalars(
         select(Comment).where(Comment.id.in_(list(dict.fromkeys(comment_ids)))).with_for_update()
@@ -278,6 +289,7 @@ def apply_decision(
             moderator_id=user.id,
             reason_code=reason_code,
             note=note,
+            reader_reason=edited,
             created_at=now,
         )
         session.add(decision)
@@ -321,6 +333,7 @@ def undo(session: Session, user: User, action_id: str) -> Undone:
     restored: list[DecisionEvent] = []
     count = 0
     back_in_held: list[str] = []
+    restored_ids: list[str] = []
     for entry in record.entries:
         comment = session.get(Comment, entry["comment_id"], with_for_update=True)
         decision = session.get(Decision, entry["decision_id"])
@@ -346,18 +359,20 @@ def undo(session: Session, user: User, action_id: str) -> Undone:
         else:
             sync_label(session, comment, None)
         count += 1
+        restored_ids.append(comment.id)
         if comment.status == Status.HELD.value:
             back_in_held.append(comment.id)
     # A comment the undo puts back into the held queue is ranked under the current thresholds.
     refresh_priorities(session, back_in_held)
     record.undone_at = utcnow()
-    return Undone(count, tuple(restored))
+    return Undone(count, tuple(restored), tuple(restored_ids))
 
 
 @dataclass(frozen=True)
 class Undone:
     restored: int
     events: tuple[DecisionEvent, ...]
+    comment_ids: tuple[str, ...] = ()  # the comments whose earlier state is back, for the dashboard to show
 
 
 def _parse_iso(value: str) -> datetime:

@@ -22,6 +22,14 @@ DECIDED_TTL_S = 30
 DRAIN_JOB = "workers.jobs.drain"
 
 
+def waiting_connection(connection: redis.Redis, socket_timeout_s: float) -> redis.Redis:
+    """A client to the same server as `connection`, on a pool of its own whose socket timeout outlasts
+    a blocking pop of up to `socket_timeout_s` (the API's own client times out far sooner)."""
+    pool = connection.connection_pool
+    kwargs = dict(pool.connection_kwargs, socket_timeout=socket_timeout_s)
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+
+
 class PendingQueue:
     def __init__(self, connection: redis.Redis, queue_name: str = QUEUE_NAME) -> None:
         self.redis = connection
@@ -50,8 +58,16 @@ class PendingQueue:
     def drain_started(self) -> None:
         self.redis.delete(DRAIN_FLAG_KEY)
 
-    def pop(self, count: int) -> list[str]:
+    def pop(self, count: int, wait_s: float = 0.0) -> list[str]:
+        """Up to `count` ids; when there are none, waits up to `wait_s` for the next one (a blocking pop:
+        it wakes the moment an id is pushed)."""
         popped = self.redis.lpop(PENDING_KEY, count)
+        if not popped and wait_s > 0:
+            first = self.redis.blpop([PENDING_KEY], timeout=wait_s)
+            if first is None:
+                return []
+            rest = self.redis.lpop(PENDING_KEY, count - 1) if count > 1 else None
+            popped = [first[1], *(rest or [])]
         if not popped:
             return []
         return [item.decode() if isinstance(item, bytes) else str(item) for item in popped]
@@ -89,4 +105,5 @@ class PendingQueue:
     def wait_decided(self, comment_id: str, timeout_s: float) -> bool:
         if timeout_s <= 0:
             return False
-        return self.redis.blpop([DECIDED_KEY.format(id=comment_id)], timeout=timeout_s) is not None
+        key = DECIDED_KEY.format(id=comment_id)
+        return self.redis.blpop([key], timeout=max(0.01, timeout_s)) is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -13,13 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from moderation.domain.enums import Status
+from moderation.domain.limits import SiteLimits
 from moderation.domain.submissions import MAX_BATCH_ITEMS, CommentIn, describe_errors, parse_comment
 from moderation.resources import Resources
 from moderation.store.comments import find_comment, serialize, store_comments
 from moderation.store.db import transaction
 from moderation.store.errors import ExternalIdConflict
 from moderation.store.keys import PUBLISHABLE_PREFIX, hash_ip, hash_key
-from moderation.store.queue import PendingQueue
+from moderation.store.queue import PendingQueue, waiting_connection
+from moderation.store.site_limits import effective_limits
 from moderation.store.tables import Site
 from moderation.web import strict_json
 from moderation.web.context import get_resources
@@ -30,9 +31,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_WAIT_MS = 5000
-# `?wait` blocks on Redis this long at a time: inside the API client's socket timeout
-# (`moderation.resources.API_REDIS_TIMEOUT_S`), so a waiting request never looks like a hung Redis.
-WAIT_SLICE_S = 0.1
 
 
 def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
@@ -53,7 +51,7 @@ def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
         if key.startswith(PUBLISHABLE_PREFIX):
             site = session.scalars(select(Site).where(Site.publishable_key == key)).first()
             if site is not None:
-                origin = request.headers.get("Origin")
+                origin = _browser_origin()
                 if origin not in (site.allowed_origins or []):
                     raise ApiError(403, "forbidden", "this publishable key is not allowed from this origin")
                 if not browser_allowed:
@@ -68,11 +66,27 @@ def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
     return site
 
 
+def _browser_origin() -> str | None:
+    """The page's origin: browsers send no `Origin` with a same-origin GET (a form on the service's own
+    pages, such as /demo/, looking up its comment), but say `Sec-Fetch-Site: same-origin` instead."""
+    origin = request.headers.get("Origin")
+    if origin is None and request.headers.get("Sec-Fetch-Site") == "same-origin":
+        return request.host_url.rstrip("/")
+    return origin
+
+
 def for_caller(payload: dict[str, Any]) -> dict[str, Any]:
-    """Browsers (publishable keys) see a comment's status only: scores would let a spammer probe the model."""
+    """Browsers (publishable keys) see a comment's status and the reader's reason only: scores would let
+    a spammer probe the model."""
     if g.get("browser_origin") is None:
         return payload
-    return {"id": payload["id"], "external_id": payload["external_id"], "status": payload["status"]}
+    decision = payload.get("decision") or {}
+    return {
+        "id": payload["id"],
+        "external_id": payload["external_id"],
+        "status": payload["status"],
+        "reader_reason": decision.get("reader_reason"),
+    }
 
 
 @bp.after_request
@@ -89,6 +103,8 @@ def cors(response: Response) -> Response:
         response.headers["Access-Control-Max-Age"] = "600"
     elif origin and g.get("browser_origin") == origin:
         response.headers["Access-Control-Allow-Origin"] = origin
+        # The comment form tells its reader when to try again after a 429.
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     response.vary.add("Origin")
     return response
 
@@ -139,29 +155,36 @@ def wait_slots(app: Flask | None = None) -> WaitSlots:
     return slots
 
 
+def _site_limits(resources: Resources, site: Site) -> SiteLimits:
+    """The site's own limits (`sites.limits`, set in its settings) over the service's defaults."""
+    return effective_limits(site, resources.config)
+
+
+def _whole(value: int | None) -> int:
+    return value or 0
+
+
 def _budgets(resources: Resources, site: Site, items: list[CommentIn], *, batch: bool) -> list[Budget]:
     """What a request draws from. A publishable key has its own, smaller budget instead of the site's, so
     a script faking an allowed `Origin` cannot spend the budget of the site's own server. A single comment
     also draws from its author's budget and its client address's: the request's own address for a
     browser, `author.ip` for a site's server. A batch (secret key only) counts each item against the site."""
-    config = resources.config
+    limits = _site_limits(resources, site)
     browser = g.get("browser_origin") is not None
     if browser:
-        budgets = [Budget("browser", f"browser:{site.id}", config.rate_limit_browser_per_minute, len(items))]
+        budgets = [Budget("browser", f"browser:{site.id}", _whole(limits.browser_per_minute), len(items))]
     else:
-        budgets = [Budget("site", f"site:{site.id}", config.rate_limit_per_minute, len(items))]
+        budgets = [Budget("site", f"site:{site.id}", _whole(limits.site_per_minute), len(items))]
     if batch:
         return budgets
     author = items[0].author
     budgets.append(
-        Budget("author", f"author:{site.id}:{opaque(author.id)}", config.rate_limit_author_per_minute, 1)
+        Budget("author", f"author:{site.id}:{opaque(author.id)}", _whole(limits.author_per_minute), 1)
     )
     address = request.remote_addr if browser else author.ip
     if address:
         hashed = hash_ip(address, site.ip_hash_key) if site.ip_hash_key else opaque(f"{site.id} {address}")
-        budgets.append(
-            Budget("address", f"address:{site.id}:{hashed}", config.rate_limit_address_per_minute, 1)
-        )
+        budgets.append(Budget("address", f"address:{site.id}:{hashed}", _whole(limits.address_per_minute), 1))
     return budgets
 
 
@@ -202,6 +225,7 @@ def _enqueue(resources: Resources, ids: list[str]) -> None:
     try:
         PendingQueue(resources.require_redis()).push(ids)
     except Exception:
+        g.handoff_failed = True  # nothing to wait for: the comment is not decided before the reconciler
         log.exception("could not enqueue %d comments; the reconciler will pick them up", len(ids))
 
 
@@ -237,39 +261,60 @@ def create_comment() -> tuple[Response, int]:
         raise ApiError(422, "invalid_request", str(exc)) from exc
     _limit(resources, site, [item])
     [(payload, created)] = _store(resources, site, [item])
-    if payload["status"] == Status.PENDING.value and wait:
-        # Waiting holds a server thread: only a few requests at once may, the rest answer 202 now.
-        with wait_slots().slot(site.id) as may_wait:
-            if may_wait:
-                payload = _wait_for_decision(resources, site, payload, wait / 1000.0)
+    payload = wait_in_slot(resources, site, payload, wait / 1000.0)
     status = 202 if payload["status"] == Status.PENDING.value else 200
     return jsonify(for_caller(payload)), status
+
+
+def _waiting_redis(resources: Resources) -> Any:
+    """A client of this process for `?wait`'s blocking pop, on its own connections: the API's client
+    gives up after `API_REDIS_TIMEOUT_S`, shorter than a wait may last."""
+    base = resources.require_redis()
+    held = current_app.extensions.get("wait_redis")
+    if held is None or held[0] is not base:
+        held = (base, waiting_connection(base, MAX_WAIT_MS / 1000 + 1.0))
+        current_app.extensions["wait_redis"] = held
+    return held[1]
 
 
 def _wait_for_decision(
     resources: Resources, site: Site, payload: dict[str, Any], timeout_s: float
 ) -> dict[str, Any]:
-    """Waits on Redis in short slices (each well inside the client's socket timeout), looking in the
-    database when woken and every half second. If Redis is slow or gone it answers at once: the comment
-    is stored and will be decided, so the caller gets 202 rather than a request held for seconds."""
-    deadline = time.monotonic() + timeout_s
-    queue = PendingQueue(resources.require_redis())
-    looked = time.monotonic()
-    while True:
-        try:
-            woken = queue.wait_decided(payload["id"], min(deadline - time.monotonic(), WAIT_SLICE_S))
-        except Exception:
-            log.warning("waiting on Redis failed; answering without the decision", exc_info=True)
-            woken, deadline = True, time.monotonic()
-        now = time.monotonic()
-        if woken or now >= deadline or now - looked >= 0.5:
-            looked = now
-            with resources.sessions() as session:
-                comment = find_comment(session, site, payload["id"])
-                if comment is not None and comment.status != Status.PENDING.value:
-                    return serialize(comment)
-        if now >= deadline:
-            return payload
+    """Blocks once on the comment's own Redis key until a worker announces its decision (or the time is
+    up), then reads it from the database once: no polling. Called only after the hand-off to the
+    workers succeeded a moment ago; if Redis fails now, it answers at once with what the database has
+    (the comment is stored and will be decided, so the caller gets 202 rather than a request held)."""
+    try:
+        PendingQueue(_waiting_redis(resources)).wait_decided(payload["id"], timeout_s)
+    except Exception:
+        log.warning("waiting on Redis failed; answering without the decision", exc_info=True)
+    with resources.sessions() as session:
+        comment = find_comment(session, site, payload["id"])
+        if comment is not None and comment.status != Status.PENDING.value:
+            return serialize(comment)
+    return payload
+
+
+def submit(resources: Resources, site: Site, item: CommentIn) -> dict[str, Any]:
+    """One comment through the site's budgets into storage and to the workers, as `POST /comments`
+    takes it; for other entry points (Coral's moderation phase, `moderation.web.coral`)."""
+    _limit(resources, site, [item])
+    [(payload, _created)] = _store(resources, site, [item])
+    return payload
+
+
+def wait_in_slot(
+    resources: Resources, site: Site, payload: dict[str, Any], timeout_s: float
+) -> dict[str, Any]:
+    """The comment with its decision if the workers make it within `timeout_s`, else `payload` as it is.
+    Waiting holds a server thread: only a few requests at once may, the others are answered at once."""
+    if payload["status"] != Status.PENDING.value or timeout_s <= 0 or g.get("handoff_failed"):
+        return payload
+    limits = _site_limits(resources, site)
+    with wait_slots().slot(
+        site.id, _whole(limits.wait_concurrent), _whole(limits.wait_concurrent_per_site)
+    ) as may_wait:
+        return _wait_for_decision(resources, site, payload, timeout_s) if may_wait else payload
 
 
 @bp.post("/comments:batch")

@@ -193,9 +193,7 @@ def _groups(ops: list[Operation]) -> list[tuple[str, list[Operation]]]:
 def ticks(text: str | None) -> Markup:
     """A description with Markdown's `code` spans shown as code; everything else escaped."""
     parts = str(escape(text or "")).split("`")
-    return Markup(
-        "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
-    )
+    return Markup("".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts)))
 
 
 @bp.app_template_filter("ticks")

@@ -10,7 +10,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.config import Config
 from moderation.resources import Resources
-from moderation.web import api, api_docs, dashboard, errors, health, openapi, privacy_api, security
+from moderation.web import (
+    api,
+    api_docs,
+    coral,
+    dashboard,
+    demo,
+    errors,
+    health,
+    openapi,
+    perspective,
+    perspective_discovery,
+    privacy_api,
+    security,
+)
 from moderation.web.context import init_app
 
 
@@ -51,5 +64,9 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(api_docs.bp)
+    app.register_blueprint(coral.bp)
+    app.register_blueprint(demo.bp)
+    app.register_blueprint(perspective.bp)
+    app.register_blueprint(perspective_discovery.bp)
     dashboard.init_app(app)
     return app

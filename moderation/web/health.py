@@ -19,6 +19,7 @@ from moderation.store.queue import PendingQueue
 from moderation.store.tables import Comment, Decision
 from moderation.web import ratelimit
 from moderation.web.context import get_resources
+from moderation.web.process_metrics import counters_exposition
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -123,5 +124,5 @@ class QueueCollector(Collector):
 def metrics() -> Response:
     registry = CollectorRegistry()
     registry.register(QueueCollector(get_resources()))
-    body = generate_latest(registry) + generate_latest(ratelimit.METRICS)
+    body = generate_latest(registry) + counters_exposition(ratelimit.METRICS)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

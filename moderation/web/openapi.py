@@ -8,6 +8,8 @@ from flask import Blueprint, Response, jsonify
 
 from moderation.domain.attributes import ATTRIBUTES
 from moderation.domain.enums import Action, Source, Status
+from moderation.web import coral, perspective_openapi
+from moderation.web.webhooks_openapi import OPENAPI_WEBHOOKS
 
 bp = Blueprint("openapi", __name__)
 
@@ -240,12 +242,26 @@ SCHEMAS: dict[str, Any] = {
                             "stacked) or `fast` (n-gram heads only); null when no model scored it"
                         ),
                     },
+                    "reader_reason": {"$ref": "#/components/schemas/ReaderReason"},
                     "decided_at": {"type": "string", "format": "date-time"},
                 },
+            },
+            "reader_reason": {
+                "$ref": "#/components/schemas/ReaderReason",
+                "description": "only in answers to a publishable key (a browser), which see `id`, "
+                "`external_id`, `status` and this: the decision's `reader_reason`, null while pending",
             },
             "scores": {"$ref": "#/components/schemas/Scores"},
             "spans": {"type": "array", "items": {"$ref": "#/components/schemas/Span"}},
         },
+    },
+    "ReaderReason": {
+        "type": ["object", "null"],
+        "required": ["de", "en"],
+        "properties": {"de": {"type": "string"}, "en": {"type": "string"}},
+        "description": "what the comment's author is told, in German and English (EU DSA Art. 17): "
+        "the decision and its grounds in plain words (no scores, no matched words) and how to object; "
+        "a moderator's own wording when they gave one; null for approved and pending comments",
     },
     "AuthorExport": {
         "type": "object",
@@ -459,11 +475,18 @@ def document() -> dict[str, Any]:
             "description": "Scores reader comments for toxicity and propaganda, decides what to publish.",
         },
         "servers": [{"url": "/"}],
-        "paths": PATHS,
+        "paths": {**PATHS, **coral.OPENAPI_PATHS, **perspective_openapi.OPENAPI_PATHS},
+        "webhooks": OPENAPI_WEBHOOKS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **perspective_openapi.OPENAPI_SCHEMAS},
             "securitySchemes": {
-                "siteKey": {"type": "http", "scheme": "bearer", "description": "the site's secret API key"}
+                **perspective_openapi.OPENAPI_SECURITY_SCHEMES,
+                "siteKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the site's secret API key; or, from one of the site's allowed origins "
+                    "(CORS), its publishable key (`mk_pub_...`), for single comments and their status only",
+                },
             },
         },
     }

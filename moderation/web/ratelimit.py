@@ -148,6 +148,7 @@ class WaitSlots:
     """How many requests of this process may hold a thread with `?wait`: overall and per site.
 
     Non-blocking: a request that finds no free slot does not queue for one, it is answered at once (202).
+    A request may bring its site's own caps (`sites.limits`) instead of the process's; 0 means no cap.
     """
 
     def __init__(self, overall: int, per_site: int) -> None:
@@ -157,9 +158,13 @@ class WaitSlots:
         self._total = 0
         self._by_site: dict[int, int] = {}
 
-    def try_acquire(self, site_id: int) -> bool:
+    def try_acquire(self, site_id: int, overall: int | None = None, per_site: int | None = None) -> bool:
+        overall = self.overall if overall is None else overall
+        per_site = self.per_site if per_site is None else per_site
         with self._lock:
-            if self._total >= self.overall or self._by_site.get(site_id, 0) >= self.per_site:
+            if (overall and self._total >= overall) or (
+                per_site and self._by_site.get(site_id, 0) >= per_site
+            ):
                 return False
             self._total += 1
             self._by_site[site_id] = self._by_site.get(site_id, 0) + 1
@@ -175,9 +180,9 @@ class WaitSlots:
                 self._by_site.pop(site_id, None)
 
     @contextmanager
-    def slot(self, site_id: int) -> Iterator[bool]:
+    def slot(self, site_id: int, overall: int | None = None, per_site: int | None = None) -> Iterator[bool]:
         """Yields whether this request may wait; the slot is given back however the wait ends."""
-        acquired = self.try_acquire(site_id)
+        acquired = self.try_acquire(site_id, overall, per_site)
         if not acquired:
             WAIT_DEGRADED.inc()
         try:

@@ -22,10 +22,13 @@ from moderation.web.dashboard import (
     audit,
     auth,
     catalogue,
+    coral,
+    limits,
     model_versions,
     queue,
     settings,
     stats,
+    webhooks,
     wording,
 )
 from moderation.web.dashboard.highlight import highlight, isolate
@@ -33,7 +36,18 @@ from moderation.web.dashboard.numbers import day_input, hours, number, percent
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
-BLUEPRINTS = (auth.bp, queue.bp, actions.bp, audit.bp, stats.bp, settings.bp, model_versions.bp)
+BLUEPRINTS = (
+    auth.bp,
+    queue.bp,
+    actions.bp,
+    audit.bp,
+    stats.bp,
+    settings.bp,
+    model_versions.bp,
+    coral.bp,
+    webhooks.bp,
+    limits.bp,
+)
 _PUBLIC_ENDPOINTS = {"auth.login", "auth.language"}
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from moderation.domain.enums import Action
 from moderation.store.db import transaction
@@ -27,6 +28,7 @@ from moderation.web.dashboard.wording import decision_error
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 
 MAX_BAND = 5000  # one band action decides at most this many comments: a mistake stays undoable in bulk
+BAND_EXAMPLES = 5
 MODERATOR_ACTIONS = (Action.APPROVE, Action.REJECT, Action.HOLD)
 
 
@@ -85,10 +87,26 @@ def decide() -> Any:
                 action,
                 reason_code=request.form.get("reason_code") or None,
                 note=request.form.get("note"),
+                # What the comment's author is told (optional; empty: derived from the reasons).
+                reader_reason={
+                    "de": request.form.get("reader_reason_de"),
+                    "en": request.form.get("reader_reason_en"),
+                },
             )
     except DecisionError as exc:
         return _fail(_("Not saved: %(error)s", error=decision_error(exc)))
     return _done(applied.action_id, action, applied.decided)
+
+
+def band_examples(db: Session, filters: queries.Filters, limit: int = BAND_EXAMPLES) -> list[Any]:
+    """The band's comments with the highest scores (what the confirmation shows before deciding)."""
+    query = (
+        queries.base_query(filters)
+        .with_only_columns(Comment.id, Comment.author_id, Comment.author_name, Comment.text, Scores.risk)
+        .order_by(Scores.risk.desc(), Comment.id)
+        .limit(limit)
+    )
+    return list(db.execute(query))
 
 
 @bp.post("/band")
@@ -111,6 +129,7 @@ def band() -> Any:
                 filters,
             )
         )
+        examples = [] if request.form.get("confirm") == "yes" else band_examples(db, filters)
     if request.form.get("confirm") != "yes":
         return render_template(
             "confirm_band.html",
@@ -120,6 +139,7 @@ def band() -> Any:
             note=request.form.get("note", ""),
             total=total or 0,
             limit=MAX_BAND,
+            examples=examples,
         )
     try:
         with transaction(get_resources().sessions) as db:
@@ -136,12 +156,15 @@ def band() -> Any:
 def undo_action(action_id: str) -> Any:
     try:
         with transaction(get_resources().sessions) as db:
-            restored = undo(db, signed_in_user(db), action_id).restored
+            undone = undo(db, signed_in_user(db), action_id)
     except DecisionError as exc:
         return _fail(_("Cannot undo: %(error)s", error=decision_error(exc)))
     session.pop("undo", None)
+    restored = undone.restored
     message = ngettext("%(num)d decision undone.", "%(num)d decisions undone.", restored)
     if _wants_json():
-        return jsonify({"restored": restored, "message": message})
+        return jsonify({"restored": restored, "message": message, "comment_ids": list(undone.comment_ids)})
     flash(message, "success")
-    return redirect(safe_next(request.form.get("next")))
+    # Without the script the restored comment is brought into view by its anchor.
+    anchor = f"#c-{undone.comment_ids[0]}" if undone.comment_ids else ""
+    return redirect(safe_next(request.form.get("next")) + anchor)

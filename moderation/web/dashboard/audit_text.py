@@ -174,6 +174,15 @@ def _policy_changed(data: Mapping[str, Any]) -> list[Markup]:
     return out or [Markup(escape(_("Policy saved without changes.")))]
 
 
+def _webhook_changed(data: Mapping[str, Any]) -> list[Markup]:
+    url, previous = data.get("webhook_url"), data.get("previous_webhook_url")
+    none = Markup(escape(_("none")))
+    out = [_change(_("Webhook URL"), _user(previous) if previous else none, _user(url) if url else none)]
+    if data.get("new_secret"):
+        out.append(Markup(escape(_("New webhook signing secret"))))
+    return out
+
+
 def _learning_changed(data: Mapping[str, Any]) -> list[Markup]:
     new, old = data.get("learning") or {}, data.get("previous") or {}
     labels: list[tuple[str, str, Callable[[Any], str]]] = [
@@ -260,6 +269,46 @@ def _previous_version(data: Mapping[str, Any], template: str) -> list[Markup]:
     return out
 
 
+def _milliseconds(value: Any) -> str:
+    return _("default") if value is None else _("%(ms)s ms", ms=_number(value))
+
+
+def _origins(value: Any) -> Markup:
+    return _words(str(v) for v in value) if value else Markup(escape(_("none")))
+
+
+LIMIT_LABELS = {
+    "site_per_minute": lazy_gettext("comments per minute with the secret key"),
+    "browser_per_minute": lazy_gettext("comments per minute with the publishable key"),
+    "author_per_minute": lazy_gettext("comments per minute from one author"),
+    "address_per_minute": lazy_gettext("comments per minute from one address"),
+    "perspective_per_minute": lazy_gettext("Perspective calls per minute"),
+    "wait_concurrent": lazy_gettext("waiting requests at once"),
+    "wait_concurrent_per_site": lazy_gettext("waiting requests of this site at once"),
+}
+
+
+def _limit(value: Any) -> Markup:
+    if value is None:
+        return Markup(escape(_("default")))
+    if value == 0:
+        return Markup(escape(_("no limit")))
+    return Markup(escape(_number(value)))
+
+
+def _limits_changed(data: Mapping[str, Any]) -> list[Markup]:
+    new = data.get("limits") or {}
+    old = data.get("previous") or {}
+    out = []
+    for name in sorted(
+        set(new) | set(old), key=lambda n: list(LIMIT_LABELS).index(n) if n in LIMIT_LABELS else 99
+    ):
+        if new.get(name) != old.get(name):
+            label = str(LIMIT_LABELS.get(name, name.replace("_", " ")))
+            out.append(_change(label, _limit(old.get(name)), _limit(new.get(name))))
+    return out or [Markup(escape(_("Limits saved unchanged")))]
+
+
 EVENTS: dict[str, Callable[[Mapping[str, Any]], list[Markup]]] = {
     "comment.received": lambda d: [
         _say(_("Received from the site, its id there: %(id)s"), id=_user(d["external_id"]))
@@ -287,6 +336,50 @@ EVENTS: dict[str, Callable[[Mapping[str, Any]], list[Markup]]] = {
             cutoff=_date(d.get("cutoff", "")),
         ),
         _removal(d),
+    ],
+    "site.webhook_changed": _webhook_changed,
+    "site.webhook_secret_rotated": lambda d: [
+        _say(
+            _("New webhook signing secret; the previous one also signs until %(until)s"),
+            until=_date(d.get("previous_valid_until") or ""),
+        )
+        if d.get("previous_valid_until")
+        else Markup(escape(_("New webhook signing secret")))
+    ],
+    "site.webhook_disabled": lambda d: [
+        _say(
+            _("Webhook switched off (%(reason)s); %(count)s waiting deliveries not sent"),
+            reason=_user(d.get("reason", "")),
+            count=_number(d.get("deliveries_stopped", 0)),
+        )
+    ],
+    "site.webhook_enabled": lambda d: [Markup(escape(_("Webhook switched on again")))],
+    "site.webhook_test_sent": lambda d: [Markup(escape(_("Webhook test event sent")))],
+    "site.coral_secret_set": lambda d: [
+        Markup(escape(_("New Coral signing secret generated")))
+        if d.get("generated")
+        else Markup(escape(_("Coral signing secret set")))
+    ],
+    "site.coral_budget_changed": lambda d: [
+        _change(
+            _("Coral answer time budget"),
+            Markup(escape(_milliseconds(d.get("previous")))) if "previous" in d else None,
+            Markup(escape(_milliseconds(d.get("coral_budget_ms")))),
+        )
+    ],
+    "site.limits_changed": _limits_changed,
+    "site.origins_changed": lambda d: [
+        _change(
+            _("Allowed origins"),
+            _origins(d.get("previous")) if "previous" in d else None,
+            _origins(d.get("allowed_origins")),
+        )
+    ],
+    "label.suggested": lambda d: [
+        _say(
+            _("Training label suggested through the Perspective interface: %(action)s"),
+            action=str(wording.ACTIONS.get(str(d.get("action")), d.get("action", ""))),
+        )
     ],
     "author.erased": lambda d: [
         _say(_("An author's data erased (author key %(hash)s)"), hash=str(d.get("author_hash", ""))[:12]),

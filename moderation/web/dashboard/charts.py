@@ -143,3 +143,67 @@ def histogram(
         width=width,
         label_every=max(1, len(counts) // 5),
     )
+
+
+def figure_history(
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    y_title: str,
+    width: int = COLUMN,
+) -> Markup:
+    """Figures between 0 and 1 (AUC, F1) per version, one line with dots per series; the y axis starts at
+    the tenth below the lowest value so small differences stay visible. Labels are shortened to their
+    first ten characters (a version's date)."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    low = max(0.0, math.floor(min(values, default=0.0) * 10 - 1e-9) / 10)
+    low = min(low, 0.9)
+    intervals = max(1, round((1 - low) * 10))
+    plot_w, plot_h = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_BOTTOM - PAD_TOP
+    slot = plot_w / max(1, len(labels))
+    legend, legend_rows = _legend(list(series), width)
+    height = HEIGHT + 24 * legend_rows + (8 if legend_rows else 0)
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" class="chart" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for step in range(intervals + 1):
+        value = low + (1 - low) * step / intervals
+        y = HEIGHT - PAD_BOTTOM - plot_h * step / intervals
+        parts.append(
+            f'<line x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+            f"{number(value, '0.0')}</text>"
+        )
+    middle = PAD_TOP + plot_h / 2
+    parts.append(
+        f'<text x="14" y="{middle:.1f}" text-anchor="middle" transform="rotate(-90 14 {middle:.1f})" '
+        f'class="axis-title">{escape(y_title)}</text>'
+    )
+    for i, label in enumerate(labels):
+        parts.append(
+            f'<text x="{PAD_LEFT + i * slot + slot / 2:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" '
+            f'text-anchor="middle" class="tick">{escape(label[:10])}</text>'
+        )
+    for colour, (name, points) in zip(PALETTE, series.items(), strict=False):
+        coords = [
+            (PAD_LEFT + i * slot + slot / 2, HEIGHT - PAD_BOTTOM - plot_h * (v - low) / (1 - low), v)
+            for i, v in enumerate(points)
+            if v is not None
+        ]
+        if len(coords) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coords)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for (x, y, v), label in zip(
+            coords, [lab for lab, p in zip(labels, points, strict=True) if p is not None], strict=True
+        ):
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"><title>{escape(name)} · '
+                f"{escape(label)}: {number(v, '0.00')}</title></circle>"
+            )
+    parts.extend(legend)
+    parts.append("</svg>")
+    # Every text in the SVG went through escape(); the rest are formatted numbers and our own constants.
+    return Markup("".join(parts))  # nosec B704

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flask import has_request_context
 from markupsafe import Markup, escape
 
 from moderation.web.dashboard.numbers import number
@@ -21,6 +22,15 @@ def isolate(value: object) -> str:
     `<bdi>` can go): right-to-left text or an override in it stays within it, so the sentence around it
     still reads in order."""
     return f"{_ISOLATE_START}{value}{_ISOLATE_END}"
+
+
+def _label(attribute: str) -> str:
+    """The attribute's name in the interface's language (imported here: the wording module uses this one)."""
+    if not has_request_context():
+        return attribute
+    from moderation.web.dashboard.wording import attribute_label
+
+    return str(attribute_label(attribute))
 
 
 def _spans(text: str, raw: Iterable[Mapping[str, Any]]) -> list[tuple[int, int, str, float]]:
@@ -64,7 +74,9 @@ def highlight(text: str, raw_spans: Iterable[Mapping[str, Any]] | None) -> Marku
             parts.append(piece)
             continue
         strongest = _CLASS_SAFE.sub("", covering[0][1].lower()) or "other"
-        title = ", ".join(f"{attribute} {number(weight, '+0.00;-0.00')}" for weight, attribute in covering)
+        title = ", ".join(
+            f"{_label(attribute)} {number(weight, '+0.00;-0.00')}" for weight, attribute in covering
+        )
         parts.append(
             Markup('<mark class="hl hl-{cls}" data-attribute="{attr}" title="{title}">{piece}</mark>').format(
                 cls=strongest, attr=covering[0][1], title=title, piece=piece

@@ -5,7 +5,6 @@ moderators, and, for admins, promote / roll back / shadow (the same store functi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,11 +23,13 @@ from moderation.store.decisions import user_actor
 from moderation.store.site_models import Agreement
 from moderation.store.tables import AuditEvent, Site, SiteModel
 from moderation.web.context import get_resources
+from moderation.web.dashboard import charts, model_summary
 from moderation.web.dashboard.auth import admin_required, signed_in_user
 
 bp = Blueprint("model_versions", __name__)
 
 MAX_VERSION_ROWS = 12  # per site, newest first; the active and the shadow version are always shown
+HISTORY_FIGURES = ("germeval_f1", "civil_held", "ece")  # the columns of the version history
 VERDICT_EVENT = "site_model.verdict"
 
 
@@ -138,24 +140,43 @@ def site_sections(db: Session) -> list[SiteSection]:
     return sections
 
 
+def site_auc_chart(section: SiteSection) -> Markup | None:
+    """Held-back AUC of each site model version (oldest first) beside the generic toxicity score's."""
+    rows = [r for r in reversed(section.rows) if r.candidate_auc is not None]
+    if not rows:
+        return None
+    return charts.figure_history(
+        _("Held-back AUC per version of the site model of %(site)s", site=section.name),
+        [r.version for r in rows],
+        {
+            _("this version"): [r.candidate_auc for r in rows],
+            _("generic toxicity"): [r.generic_auc for r in rows],
+        },
+        y_title=_("Held-back AUC"),
+    )
+
+
 @bp.get("/models")
 def index() -> Any:
     with get_resources().sessions() as db:
         active = model_versions.active_version(db)
         versions = model_versions.history(db)
         sites = site_sections(db)
+    summaries = model_summary.summaries(versions)
+    summary = next((s for s in summaries if s.version == active), None)
     card = next((v.card for v in versions if v.version == active), None) or {}
-    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
-    corpora = card.get("corpora") or card.get("training_corpora") or []
     return render_template(
         "models.html",
         active=active,
-        versions=versions,
-        card=card,
-        metrics=metrics,
-        corpora=corpora if isinstance(corpora, list) else [],
-        card_json=json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True, default=str),
+        summary=summary,
+        versions=list(zip(versions, summaries, strict=True)),
+        raw_metrics=model_summary.flat_metrics(card.get("metrics")),
+        restriction_labels=model_summary.RESTRICTION_LABELS,
+        free_licences=model_summary.FREE_LICENCES,
+        train_free=model_summary.TRAIN_FREE,
+        history_figures=[(key, label) for key, label, *_ in model_summary.FIGURES if key in HISTORY_FIGURES],
         sites=sites,
+        site_charts={s.site_id: site_auc_chart(s) for s in sites},
     )
 
 

@@ -16,8 +16,10 @@ from moderation.store.decisions import UNDO_WINDOW
 from moderation.store.tables import AuditEvent, Comment, User
 from moderation.web.context import get_resources
 from moderation.web.dashboard import queries, stats
+from moderation.web.dashboard.fold import fold
 
 bp = Blueprint("queue", __name__)
+bp.add_app_template_filter(fold, "fold")
 
 SCORE_ROWS = NAMES
 

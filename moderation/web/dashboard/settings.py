@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
@@ -62,7 +61,7 @@ class PolicyForm:
     errors: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, policy: SitePolicy, webhook_url: str | None) -> PolicyForm:
+    def of(cls, policy: SitePolicy) -> PolicyForm:
         values = {
             f"{attribute}_{band}": _threshold_text(policy.thresholds.get(attribute, {}).get(band))
             for attribute in NAMES
@@ -72,7 +71,6 @@ class PolicyForm:
             banned_words="\n".join(policy.banned_words),
             suspect_words="\n".join(policy.suspect_words),
             hold_copies_from_authors=str(policy.hold_copies_from_authors),
-            webhook_url=webhook_url or "",
         )
         return cls(values, policy.hold_links_from_new_authors)
 
@@ -98,7 +96,6 @@ def _typed_policy(form: MultiDict[str, str], current: SitePolicy) -> PolicyForm:
         hold_copies_from_authors=(
             str(current.hold_copies_from_authors) if copies is None else copies.strip()[:20]
         ),
-        webhook_url=(form.get("webhook_url") or "").strip()[:2000],
     )
     return PolicyForm(values, form.get("hold_links_from_new_authors") == "on")
 
@@ -125,11 +122,9 @@ def _threshold_error(attribute: str, band: str, raw: str) -> tuple[float | None,
     return value, None
 
 
-def _policy_from_form(
-    form: MultiDict[str, str], current: SitePolicy
-) -> tuple[PolicyForm, SitePolicy | None, str | None]:
-    """The policy and webhook URL from the form; on a mistake no policy, and the typed form with a
-    message for every wrong field."""
+def _policy_from_form(form: MultiDict[str, str], current: SitePolicy) -> tuple[PolicyForm, SitePolicy | None]:
+    """The policy from the form; on a mistake no policy, and the typed form with a message for every
+    wrong field. (The webhook URL has its own form: `moderation.web.dashboard.webhooks`.)"""
     typed = _typed_policy(form, current)
     errors: dict[str, str] = {}
     thresholds: dict[str, dict[str, float | None]] = {}
@@ -153,13 +148,8 @@ def _policy_from_form(
         errors["hold_copies_from_authors"] = _(
             "The number of other authors must be a whole number (0 switches it off)."
         )
-    webhook_url = None
-    try:
-        webhook_url = _webhook_url(typed.values["webhook_url"])
-    except ValueError as exc:
-        errors["webhook_url"] = str(exc)
     if errors:
-        return replace(typed, errors=errors), None, None
+        return replace(typed, errors=errors), None
     merged = current.to_dict()
     merged.update(
         thresholds=thresholds,
@@ -171,18 +161,8 @@ def _policy_from_form(
     try:
         policy = SitePolicy.from_dict(merged)
     except ValueError:
-        return replace(typed, errors={"": _("These settings cannot be saved.")}), None, None
-    return typed, policy, webhook_url
-
-
-def _webhook_url(raw: str) -> str | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("https", "http") or not parsed.netloc:
-        raise ValueError(_("The webhook URL must start with https:// (or http://)."))
-    return raw[:2000]
+        return replace(typed, errors={"": _("These settings cannot be saved.")}), None
+    return typed, policy
 
 
 def _render_sites(new_key: tuple[str, str, str] | None = None, *, name: str = "", error: str = "") -> Any:
@@ -301,7 +281,7 @@ def _render_site(
         verdict = model_versions.latest_verdicts(db, site_id).get(site_id)
         active_model = site_models.active_version(db, site_id)
         learning = learning or LearningForm.of(_learning_settings(row))
-        policy = policy or PolicyForm.of(SitePolicy.from_dict(row.policy), row.webhook_url)
+        policy = policy or PolicyForm.of(SitePolicy.from_dict(row.policy))
         retention = retention or RetentionForm.of(row.retention_days)
     failed = bool(policy.errors or learning.errors or retention.errors)
     return render_template(
@@ -328,27 +308,21 @@ def site(site_id: int) -> Any:
         current = SitePolicy.from_dict(row.policy)
     if request.method == "GET":
         return _render_site(site_id)
-    typed, policy, webhook_url = _policy_from_form(request.form, current)
+    typed, policy = _policy_from_form(request.form, current)
     if policy is None:
         return _render_site(site_id, policy=typed)
     if request.form.get("intent") == "save":
         with transaction(resources.sessions) as db:
             stored = db.get(Site, site_id) or abort(404)
-            previous, previous_url = SitePolicy.from_dict(stored.policy).to_dict(), stored.webhook_url
+            previous = SitePolicy.from_dict(stored.policy).to_dict()
             stored.policy = policy.to_dict()
-            stored.webhook_url = webhook_url
             refresh_held_priorities(db, site_id, policy.thresholds)
             db.add(
                 AuditEvent(
                     actor=user_actor(signed_in_user(db)),
                     event="site.policy_changed",
                     site_id=site_id,
-                    data={
-                        "policy": policy.to_dict(),
-                        "previous": previous,
-                        "webhook_url": webhook_url,
-                        "previous_webhook_url": previous_url,
-                    },
+                    data={"policy": policy.to_dict(), "previous": previous},
                 )
             )
         flash(_("Settings saved."), "success")

@@ -1,11 +1,14 @@
 """What-if preview: re-decide a site's recent comments with proposed settings, on their stored scores and
 the facts their decisions were made on (`moderation.store.facts.replayed_facts`), through the same
-`decide` the workers use. With the settings unchanged, it gives the workers' actions."""
+`decide` the workers use. With the settings unchanged, it gives the workers' actions.
+
+The preview replays each comment under the saved settings and under the proposed ones, so an editor
+sees the counts per action before and after, and examples of comments whose action would change."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,20 +20,38 @@ from moderation.domain.enums import Source, Status
 from moderation.domain.policy import SitePolicy, Verdict, decide
 from moderation.domain.timestamps import utcnow
 from moderation.store.facts import Subject, replayed_facts
-from moderation.store.tables import Comment, Decision, Scores
+from moderation.store.tables import Comment, Decision, Scores, Site
 
 DAYS = 30
 MAX_COMMENTS = 50_000  # a preview must answer within a page load; beyond this the newest are used
+MAX_EXAMPLES = 8
+ACTIONS = ("approve", "hold", "reject")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A comment whose action the proposed settings would change."""
+
+    comment_id: str
+    author: str
+    text: str
+    before: str
+    after: str
+    moderator: str | None  # what a moderator decided on it, if anyone did
 
 
 @dataclass(frozen=True)
 class Preview:
     days: int
     total: int
-    actions: dict[str, int]
+    actions: dict[str, int]  # under the proposed settings
     moderated: int
     contradicted: int
     truncated: bool
+    before: dict[str, int] = field(default_factory=dict)  # under the saved settings
+    changed: int = 0
+    transitions: dict[tuple[str, str], int] = field(default_factory=dict)  # (before, after) -> comments
+    examples: tuple[Change, ...] = ()  # the newest changed comments, at most MAX_EXAMPLES
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,15 @@ def replay(
 ) -> tuple[list[Replayed], bool]:
     """Each decided comment of the last `days` (oldest first) re-decided under `policy`, and whether the
     newest `MAX_COMMENTS` were all that was used."""
+    replayed, truncated = replay_under(session, site_id, (policy,), days)
+    return [Replayed(comment_id, verdicts[0]) for comment_id, verdicts in replayed], truncated
+
+
+def replay_under(
+    session: Session, site_id: int, policies: tuple[SitePolicy, ...], days: int = DAYS
+) -> tuple[list[tuple[str, tuple[Verdict, ...]]], bool]:
+    """Like `replay`, with each comment decided under every one of `policies` (read from the database
+    once)."""
     since = utcnow() - timedelta(days=days)
     rows: list[Any] = session.execute(  # type: ignore[assignment]
         select(
@@ -76,14 +106,24 @@ def replay(
     for row in rows:
         scored, values = row[6], row[7:]
         scores = dict(zip(NAMES, values, strict=True)) if scored is not None else None
-        out.append(Replayed(row[0], decide(scores, facts[row[0]], policy)))
+        out.append((row[0], tuple(decide(scores, facts[row[0]], policy) for policy in policies)))
     return out, truncated
 
 
-def preview(session: Session, site_id: int, policy: SitePolicy, days: int = DAYS) -> Preview:
-    replayed, truncated = replay(session, site_id, policy, days)
+def preview(
+    session: Session,
+    site_id: int,
+    policy: SitePolicy,
+    days: int = DAYS,
+    current: SitePolicy | None = None,
+) -> Preview:
+    """`policy` against `current` (by default the site's saved settings) on the last `days`."""
+    if current is None:
+        site = session.get(Site, site_id)
+        current = SitePolicy.from_dict(site.policy if site is not None else None)
+    replayed, truncated = replay_under(session, site_id, (current, policy), days)
     moderator_actions: dict[str, str] = {}
-    ids = [item.comment_id for item in replayed]
+    ids = [comment_id for comment_id, _ in replayed]
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         for comment_id, action in session.execute(
@@ -93,17 +133,50 @@ def preview(session: Session, site_id: int, policy: SitePolicy, days: int = DAYS
         ):
             moderator_actions[comment_id] = action  # the latest one wins
     actions: Counter[str] = Counter()
+    before: Counter[str] = Counter()
+    transitions: Counter[tuple[str, str]] = Counter()
+    changed_ids: list[str] = []
     contradicted = 0
-    for item in replayed:
-        actions[item.verdict.action.value] += 1
-        moderator = moderator_actions.get(item.comment_id)
-        if moderator is not None and _contradicts(item.verdict.action.value, moderator):
+    for comment_id, (old, new) in replayed:
+        actions[new.action.value] += 1
+        before[old.action.value] += 1
+        if old.action != new.action:
+            transitions[(old.action.value, new.action.value)] += 1
+            changed_ids.append(comment_id)
+        moderator = moderator_actions.get(comment_id)
+        if moderator is not None and _contradicts(new.action.value, moderator):
             contradicted += 1
+    verdicts = dict(replayed)
+    newest = list(reversed(changed_ids))[:MAX_EXAMPLES]
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(Comment.id, Comment.author_id, Comment.author_name, Comment.text).where(
+                Comment.id.in_(newest)
+            )
+        )
+    }
+    examples = tuple(
+        Change(
+            comment_id=comment_id,
+            author=rows[comment_id].author_name or rows[comment_id].author_id,
+            text=rows[comment_id].text or "",
+            before=verdicts[comment_id][0].action.value,
+            after=verdicts[comment_id][1].action.value,
+            moderator=moderator_actions.get(comment_id),
+        )
+        for comment_id in newest
+        if comment_id in rows
+    )
     return Preview(
         days=days,
         total=len(replayed),
-        actions={a: actions.get(a, 0) for a in ("approve", "hold", "reject")},
+        actions={a: actions.get(a, 0) for a in ACTIONS},
         moderated=len(moderator_actions),
         contradicted=contradicted,
         truncated=truncated,
+        before={a: before.get(a, 0) for a in ACTIONS},
+        changed=len(changed_ids),
+        transitions=dict(sorted(transitions.items(), key=lambda item: -item[1])),
+        examples=examples,
     )

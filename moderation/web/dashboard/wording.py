@@ -81,6 +81,9 @@ DECISION_ERRORS = {
     "already_undone": lazy_gettext("this action was already undone"),
     "too_late": lazy_gettext("too late to undo this action"),
     "unknown_action": lazy_gettext("Unknown action."),
+    "invalid_reader_reason": lazy_gettext(
+        "the reason for the reader may be at most 600 characters, without control characters"
+    ),
 }
 
 

@@ -1,0 +1,113 @@
+"""`moderation worker --processes N`: workers forked after the model is loaded decide comments, share the
+model's pages, are replaced when one dies, and stop with the pool."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask.testing import FlaskClient
+
+from moderation.config import Config
+from moderation.store.accounts import NewSite
+from tests.conftest import TEST_REDIS_URL, Database
+from workers.jobs import batch_size_for
+from workers.lifeline import die_with_parent
+
+
+def _members(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"worker" in cmdline:
+                found.add(int(entry.name))
+    return found
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        out[name.strip()] = int(value.split()[0])
+    return out
+
+
+def _until(check: Any, what: str, log: Path, timeout_s: float = 120) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"{what}:\n{log.read_text()[-3000:]}"
+        time.sleep(0.1)
+    return result
+
+
+def test_pool_decides_shares_the_model_and_replaces_a_dead_worker(
+    client: FlaskClient,
+    site: NewSite,
+    model_home: Config,
+    database: Database,
+    redis_conn: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    env = dict(
+        os.environ,
+        DATABASE_URL=database.url,
+        REDIS_URL=TEST_REDIS_URL,
+        MODERATION_HOME=str(model_home.home),
+        SECRET_KEY="test-secret-key",
+    )
+    log = tmp_path / "pool.log"
+    with log.open("wb") as sink:
+        pool = subprocess.Popen(
+            [sys.executable, "-m", "moderation", "worker", "--processes", "2"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+    try:
+        _until(lambda: log.read_text().count("worker ready") >= 2, "two pool workers ready", log)
+        assert log.read_text().count("loading model") == 1  # loaded once, by the pool, before the fork
+        members = _until(lambda: len(m := _members(pool.pid)) == 2 and m, "two pool members", log)
+        headers = {"Authorization": f"Bearer {site.secret_key}"}
+        body = {"text": "Danke für den Artikel.", "article_id": "a", "author": {"id": "leser-1"}}
+        answer = client.post("/api/v1/comments?wait=5000", json=body, headers=headers)
+        assert answer.status_code == 200 and answer.get_json()["status"] == "approved"
+        # The model's memory (anonymous pages, which separately started processes never share) is
+        # shared across the pool: each member's share of it (Pss_Anon) is well below what it maps.
+        for pid in members:
+            rollup = _rollup(pid)
+            assert rollup["Pss_Anon"] < rollup["Anonymous"] - 20_000, rollup
+
+        os.kill(min(members), signal.SIGKILL)
+        _until(lambda: log.read_text().count("worker ready") >= 3, "a replacement worker", log)
+        assert "starting another" in log.read_text()
+        answer = client.post(
+            "/api/v1/comments?wait=5000", json={**body, "text": "Gut erklärt."}, headers=headers
+        )
+        assert answer.status_code == 200 and answer.get_json()["status"] == "approved"
+
+        pool.send_signal(signal.SIGTERM)
+        assert pool.wait(timeout=60) == 0
+        assert not _members(pool.pid)
+    finally:
+        if pool.poll() is None:
+            pool.kill()
+            pool.wait()
+
+
+def test_batches_stay_small_on_a_short_queue_and_grow_under_a_backlog() -> None:
+    assert batch_size_for(0, 256) == 256  # a pop takes what is there: one comment, one batch
+    assert batch_size_for(512, 256) == 256
+    assert batch_size_for(1_000, 256) == 500  # two drains share a backlog
+    assert batch_size_for(100_000, 256) == 1024  # at most four times the configured size
