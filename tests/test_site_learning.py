@@ -28,6 +28,7 @@ from moderation.store.tables import AuditEvent, Decision, ShadowScore, SiteModel
 from tests.browser import seed
 from tests.conftest import Database
 from tests.test_cli import run
+from tests.test_perspective import run_worker_while
 from tests.test_workers import get, post, work
 from workers import runtime
 
@@ -145,6 +146,19 @@ def test_the_site_learns_an_insult_and_workers_use_it_without_a_restart(
 
     listed = run(home, database, "models", "list", "--site", "testsite")
     assert f"* {version}  active" in listed.output and "verdict: promoted" in listed.output
+
+    # The Perspective drop-in answers SITE_REJECT from the same site model (and stores nothing).
+    body = {"comment": {"text": text}, "requestedAttributes": {"SITE_REJECT": {}}, "doNotStore": True}
+    answer = run_worker_while(
+        redis_conn,
+        lambda: client.post(
+            "/v1alpha1/comments:analyze", json=body, headers={"X-Goog-Api-Key": site.secret_key}
+        ),
+    )
+    assert answer.status_code == 200, answer.get_json()
+    summary = answer.get_json()["attributeScores"]["SITE_REJECT"]["summaryScore"]
+    assert summary["type"] == "PROBABILITY"
+    assert summary["value"] == pytest.approx(after["scores"]["site_reject"], abs=1e-3)
 
     # `moderation score --site` scores with the same site model.
     source = home.home / "in.jsonl"
