@@ -80,6 +80,18 @@ def postgres_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def ready(port: int) -> bool:
+    """Whether the service on this loopback port answers `/readyz` with 200."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/readyz")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
 class Postgres:
     """A throwaway PostgreSQL server: initdb into `base`, `postgres` in the foreground as our child."""
 
@@ -398,14 +410,7 @@ class Chaos:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def _ready(self) -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
-            return False
+        return ready(self.port)
 
     def children(self, kind: str) -> list[int]:
         assert self.up is not None

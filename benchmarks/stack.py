@@ -10,7 +10,6 @@ are set up with the store functions behind `moderation migrate`, `sites create`,
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import signal
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from chaos import Postgres, RedisServer, free_port
+from chaos import Postgres, RedisServer, free_port, ready
 
 from classifiers.registry import Registry
 from moderation.domain.limits import SiteLimits
@@ -189,14 +188,7 @@ class Stack:
         return "\n".join(f"--- {n}\n" + "\n".join(self.log(n).splitlines()[-lines:]) for n in names)
 
     def _ready(self) -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
-            return False
+        return ready(self.port)
 
     def redis_client(self):  # type: ignore[no-untyped-def]
         import redis
