@@ -40,8 +40,12 @@ typecheck: $(TEST_STAMP)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
+# One pytest worker per core (TEST_PROCESSES=0 runs the suite in this one process); each worker has its
+# own Redis database and PostgreSQL schemas, and one quick-trained model serves them all.
+TEST_PROCESSES ?= 2
+
 test: $(TEST_STAMP) chromium lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 # bandit over the product code and pip-audit over the dependencies (not part of `make test` or .ci/run:
 # pip-audit needs its advisory service; where that cannot be reached the audit fails and says so).

@@ -8,9 +8,11 @@ per session base directory, so the model is trained once however many modules im
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from classifiers.encoder import SentenceEncoder
 from classifiers.registry import Registry
@@ -21,15 +23,26 @@ from classifiers.training import train
 @functools.cache
 def _quick_registry(base: Path) -> Path:
     """Trained with the sentence encoder, so the encoder's own tests can score its full profile; every
-    other test scores the fast profile (MODERATION_SCORING=fast, set in tests/conftest.py)."""
+    other test scores the fast profile (MODERATION_SCORING=fast, set in tests/conftest.py).
+
+    Under pytest-xdist, `base` is the directory all workers share: the first worker to get the lock
+    trains, the others wait for it and load what it wrote."""
     root = base / "classifier-registry"
-    train(root, quick=True, seed=0, encoder=SentenceEncoder(base / "embeddings"))
+    done = base / "classifier-registry.done"
+    with FileLock(str(base / "classifier-registry.lock")):
+        if not done.exists():
+            train(root, quick=True, seed=0, encoder=SentenceEncoder(base / "embeddings"))
+            done.touch()
     return root
 
 
 def quick_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's registry root with one quick-trained version, trained on first use."""
-    return _quick_registry(tmp_path_factory.getbasetemp())
+    """The run's registry root with one quick-trained version, trained on first use."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each xdist worker has its own base directory under one the whole run shares.
+        base = base.parent
+    return _quick_registry(base)
 
 
 @functools.cache

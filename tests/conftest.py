@@ -40,7 +40,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 os.environ.setdefault("MODERATION_SCORING", "fast")
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+
+
+def _redis_url_for_this_worker(base: str) -> str:
+    """Each pytest-xdist worker (gw0, gw1, ...) flushes a Redis database of its own: gw0 the configured one
+    (15 unless TEST_REDIS_URL says otherwise), gw1 the one below it, and so on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    head, _, number = base.rpartition("/")
+    database = int(number) if number.isdigit() else 0
+    index = int(worker[2:])
+    if index > database:
+        raise RuntimeError(f"not enough Redis databases below {base} for pytest-xdist worker {worker}")
+    return f"{head}/{database - index}" if number.isdigit() else f"{base.rstrip('/')}/{index}"
+
+
+TEST_REDIS_URL = _redis_url_for_this_worker(os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL))
 
 _pg_available: bool | None = None
 
