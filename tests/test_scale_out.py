@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Worker
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from moderation.config import Config
 from moderation.resources import Resources
@@ -306,6 +307,45 @@ def test_prepare_threshold_none_in_the_url_turns_server_side_prepared_statements
     # A value that is neither a number nor `none` stops the start (ValueError naming the value).
     with pytest.raises(ValueError):
         make_engine(f"{database.url}&prepare_threshold=sometimes")
+
+
+def _backend_pid(engine: Any) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(database: Database, pid: int) -> None:
+    with database.engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+    time.sleep(0.2)
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_pooled_connections_are_pinged_only_after_sitting_idle(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection the server closed while it sat idle in the pool is replaced before use; one used a
+    moment ago is handed out without a ping (a round trip per request saved), so a connection that died
+    within that moment costs one error, and the next checkout gets a new connection."""
+    from moderation.store import db
+
+    engine = make_engine(database.url)
+    try:
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection counts as idle
+        first = _backend_pid(engine)
+        _terminate(database, first)
+        second = _backend_pid(engine)  # pinged, found closed, replaced: no error
+        assert second != first
+
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)  # used a moment ago: not pinged
+        _terminate(database, second)
+        with pytest.raises(OperationalError), engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        third = _backend_pid(engine)  # the pool dropped the dead connection
+        assert third not in (first, second)
+    finally:
+        engine.dispose()
 
 
 def _http(url: str, body: dict[str, Any] | None = None, key: str | None = None) -> tuple[int, str]:

@@ -21,6 +21,16 @@ DRAIN_FLAG_TTL_S = 300
 DECIDED_TTL_S = 30
 DRAIN_JOB = "workers.jobs.drain"
 
+# `PendingQueue.push` in one round trip: append the ids (ARGV[2...], in slices that stay within Lua's
+# argument limit) to the list KEYS[1], then set the drain flag KEYS[2] unless it is set (ARGV[1]: its
+# lifetime in seconds). Answers OK when the flag was free (a drain job must be queued), else nil.
+PUSH_SCRIPT = """
+for first = 2, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+end
+return redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1])
+"""
+
 
 def waiting_connection(connection: redis.Redis, socket_timeout_s: float) -> redis.Redis:
     """A client to the same server as `connection`, on a pool of its own whose socket timeout outlasts
@@ -36,12 +46,14 @@ class PendingQueue:
         self.rq = Queue(queue_name, connection=connection)
 
     def push(self, ids: Iterable[str]) -> None:
-        """Hands ids to the workers: one list push and at most one new drain job."""
+        """Hands ids to the workers: the list push and the drain flag in one round trip, and a new drain
+        job only when no drain job was waiting."""
         ids = list(ids)
         if not ids:
             return
-        self.redis.rpush(PENDING_KEY, *ids)
-        self.ensure_drain()
+        push = self.redis.register_script(PUSH_SCRIPT)
+        if push(keys=[PENDING_KEY, DRAIN_FLAG_KEY], args=[DRAIN_FLAG_TTL_S, *ids]) is not None:
+            self._enqueue_drain()
 
     def ensure_drain(self) -> bool:
         """Queues a drain job unless one is already waiting; returns whether it queued one.
@@ -52,8 +64,11 @@ class PendingQueue:
         """
         if not self.redis.set(DRAIN_FLAG_KEY, "1", nx=True, ex=DRAIN_FLAG_TTL_S):
             return False
-        self.rq.enqueue(DRAIN_JOB, job_timeout=DRAIN_FLAG_TTL_S, result_ttl=0, failure_ttl=86400)
+        self._enqueue_drain()
         return True
+
+    def _enqueue_drain(self) -> None:
+        self.rq.enqueue(DRAIN_JOB, job_timeout=DRAIN_FLAG_TTL_S, result_ttl=0, failure_ttl=86400)
 
     def drain_started(self) -> None:
         self.redis.delete(DRAIN_FLAG_KEY)

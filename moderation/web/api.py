@@ -16,7 +16,7 @@ from moderation.domain.limits import SiteLimits
 from moderation.domain.submissions import MAX_BATCH_ITEMS, CommentIn, describe_errors, parse_comment
 from moderation.resources import Resources
 from moderation.store.comments import find_comment, serialize, store_comments
-from moderation.store.db import transaction
+from moderation.store.db import lookup, transaction
 from moderation.store.errors import ExternalIdConflict
 from moderation.store.keys import PUBLISHABLE_PREFIX, hash_ip, hash_key
 from moderation.store.queue import PendingQueue, waiting_connection
@@ -47,7 +47,7 @@ def authenticate(resources: Resources, *, browser_allowed: bool = True) -> Site:
     if len(key) > 200 or not (key.isascii() and key.isprintable()):
         # No key we issue looks like this; never hand control characters to a database lookup.
         raise ApiError(401, "unauthorized", "unknown API key")
-    with resources.sessions() as session:
+    with lookup(resources.sessions) as session:
         if key.startswith(PUBLISHABLE_PREFIX):
             site = session.scalars(select(Site).where(Site.publishable_key == key)).first()
             if site is not None:
@@ -288,7 +288,7 @@ def _wait_for_decision(
         PendingQueue(_waiting_redis(resources)).wait_decided(payload["id"], timeout_s)
     except Exception:
         log.warning("waiting on Redis failed; answering without the decision", exc_info=True)
-    with resources.sessions() as session:
+    with lookup(resources.sessions) as session:
         comment = find_comment(session, site, payload["id"])
         if comment is not None and comment.status != Status.PENDING.value:
             return serialize(comment)
