@@ -1,4 +1,4 @@
-"""Where the time of one `POST /api/v1/comments` goes under an open-loop load, by py-spy.
+"""Where the time of one `POST /api/v1/comments` (or of a worker's drain) goes under load, by py-spy.
 
     .venv/bin/python benchmarks/profile_accept.py --models DIR [--database sqlite|postgresql] [--rate 100]
 
@@ -26,14 +26,15 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from load import DecisionClock, open_loop  # noqa: E402
+from load import DecisionClock, open_loop, post_batches  # noqa: E402
 from model_only import corpus_texts  # noqa: E402
 from run import summarise  # noqa: E402
 from stack import SharedPostgres, Stack, StackOptions, children  # noqa: E402
 
 from classifiers.registry import Registry  # noqa: E402
 
-REQUEST_FRAME = "full_dispatch_request"
+# The frame that marks the samples that count: a request (API), a drain job (worker).
+FRAMES = {"api": "full_dispatch_request", "worker": "drain (workers/jobs.py"}
 
 
 def py_spy() -> str:
@@ -50,14 +51,14 @@ def frame_name(frame: str) -> str:
     return f"{name} ({module})"
 
 
-def read_profile(path: Path) -> tuple[int, collections.Counter[str], collections.Counter[str]]:
-    """Samples inside a request; inclusive counts per frame and counts per leaf frame."""
+def read_profile(path: Path, marker: str) -> tuple[int, collections.Counter[str], collections.Counter[str]]:
+    """Samples inside `marker`'s frame; inclusive counts per frame and counts per leaf frame."""
     inclusive: collections.Counter[str] = collections.Counter()
     leaves: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit() or REQUEST_FRAME not in stack:
+        if not count_text.isdigit() or marker not in stack:
             continue
         count = int(count_text)
         frames = [frame_name(f) for f in stack.split(";")[1:]]  # the first entry is the thread
@@ -86,6 +87,13 @@ def main() -> int:
         help="Stop the workers after the warm-up: the API alone, nothing decided (shows what the writes of "
         "the workers cost the API).",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="Instead of the open loop, post this many comments through :batch as fast as the API takes "
+        "them (the maximum run), and sample the workers (for `--seconds`) as well.",
+    )
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None, help="Keep the raw profiles in this directory.")
     args = parser.parse_args()
@@ -96,7 +104,7 @@ def main() -> int:
         raise SystemExit(f"no model in {args.models}")
     out = args.out or Path(tempfile.mkdtemp(prefix="profile-accept-"))
     out.mkdir(parents=True, exist_ok=True)
-    texts = corpus_texts(seed=7)[: int(args.rate * args.seconds) + 100]
+    texts = corpus_texts(seed=7)[: max(args.batch, int(args.rate * args.seconds)) + 100]
     postgres = SharedPostgres(out) if args.database == "postgresql" else None
     stack = Stack(StackOptions(args.database, args.profile, args.models, version), postgres)
     spies: list[tuple[str, subprocess.Popen[bytes], Path]] = []
@@ -110,7 +118,7 @@ def main() -> int:
                 process.terminate()
                 process.wait(timeout=30)
         targets = [("api", pid) for pid in children(stack.api.pid)]
-        if args.workers_too:
+        if args.workers_too or args.batch:
             targets += [("worker", pid) for pid in stack.scoring_workers()]
         for role, pid in targets:
             raw = out / f"{role}-{pid}.txt"
@@ -127,10 +135,21 @@ def main() -> int:
                 (role, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), raw)
             )
         time.sleep(1.0)
-        result = open_loop(
-            stack.port, stack.key, texts[50:], args.rate, args.seconds, f"profile-{int(time.time())}"
-        )
-        figures = summarise(result.sent, clock, 0 if args.stop_workers else 60)
+        if args.batch:
+            start, _end, ids, _refused = post_batches(
+                stack.port, stack.key, texts[50:], args.batch, f"profile-{int(time.time())}"
+            )
+            missing = clock.wait_for(ids, 600)
+            times = sorted(clock.decided[i] for i in ids if i in clock.decided)
+            print(
+                f"{len(times)} of {len(ids)} decided ({missing} not) in {times[-1] - start:.1f} s: "
+                f"{len(times) / (times[-1] - start):.0f}/s"
+            )
+        else:
+            result = open_loop(
+                stack.port, stack.key, texts[50:], args.rate, args.seconds, f"profile-{int(time.time())}"
+            )
+            figures = summarise(result.sent, clock, 0 if args.stop_workers else 60)
         for _role, spy, _raw in spies:
             spy.wait(timeout=60)
         clock.close()
@@ -139,13 +158,15 @@ def main() -> int:
         if postgres is not None:
             postgres.stop()
 
-    accept, decision = figures["accept_ms"], figures["decision_ms"]
-    print(f"{args.database}/{args.profile} at {args.rate:g}/s for {args.seconds:g} s, model {version}")
-    print(
-        f"accept p50/p95/p99 {accept['p50']:.1f} / {accept['p95']:.1f} / {accept['p99']:.1f} ms; "
-        f"decision p50/p95/p99 {decision['p50']:.1f} / {decision['p95']:.1f} / {decision['p99']:.1f} ms; "
-        f"refused {figures['refused']}, lost {figures['lost']} of {figures['offered']}"
-    )
+    if not args.batch:
+        accept, decision = figures["accept_ms"], figures["decision_ms"]
+        print(f"{args.database}/{args.profile} at {args.rate:g}/s for {args.seconds:g} s, model {version}")
+        print(
+            f"accept p50/p95/p99 {accept['p50']:.1f} / {accept['p95']:.1f} / {accept['p99']:.1f} ms; "
+            f"decision p50/p95/p99 {decision['p50']:.1f} / {decision['p95']:.1f} / "
+            f"{decision['p99']:.1f} ms; refused {figures['refused']}, lost {figures['lost']} of "
+            f"{figures['offered']}"
+        )
     for role in sorted({r for r, _, _ in spies}):
         total = 0
         inclusive: collections.Counter[str] = collections.Counter()
@@ -153,15 +174,15 @@ def main() -> int:
         for r, _spy, raw in spies:
             if r != role or not raw.exists():
                 continue
-            t, i, leaf = read_profile(raw)
+            t, i, leaf = read_profile(raw, FRAMES[role])
             total, inclusive, leaves = total + t, inclusive + i, leaves + leaf
         if not total:
-            print(f"\n{role}: no samples inside a request")
+            print(f"\n{role}: no samples inside {FRAMES[role]}")
             continue
-        print(f"\n{role}: {total} samples inside a request; frames by inclusive share")
+        print(f"\n{role}: {total} samples inside {FRAMES[role]}; frames by inclusive share")
         for name, count in inclusive.most_common(args.top):
             print(f"  {100 * count / total:5.1f} %  {name}")
-        print(f"{role}: where the request threads were (leaf frames)")
+        print(f"{role}: where the threads were (leaf frames)")
         for name, count in leaves.most_common(args.top // 2):
             print(f"  {100 * count / total:5.1f} %  {name}")
     print(f"\nraw profiles: {out}; the stack's logs: {stack.base}")

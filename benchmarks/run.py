@@ -228,6 +228,37 @@ def load_rounds(
     return out
 
 
+def after_switch(
+    args: argparse.Namespace, stack: Stack, clock: DecisionClock, texts: Texts, run: str
+) -> dict[str, Any]:
+    """Worker memory after a model switch: a new version promoted, the workers given time to take it up
+    (they check every 5 s), a few hundred comments decided with it, then measured as before."""
+    version = stack.switch_model()
+    log(f"{stack.options.database}/{stack.options.profile}: switched to {version}")
+    # Workers look at the active version when they next decide: comments until each has loaded it (and,
+    # in a pool, until the pool has replaced each by a fork that shares the new model).
+    def switched() -> bool:
+        logs = stack.worker_logs()
+        if stack.options.pool:
+            return logs.count("starting its replacement") >= stack.options.workers
+        return logs.count(f"loading model {version}") >= stack.options.workers
+
+    deadline, batch = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and not switched():
+        post_batches(stack.port, stack.key, texts.take(20), 20, f"{run}-switching-{batch}")
+        batch += 1
+        time.sleep(1)
+    time.sleep(args.switch_settle)
+    count = 1000 if stack.options.profile == "fast" else 300
+    post_batches(stack.port, stack.key, texts.take(count), count, f"{run}-switch")
+    time.sleep(5)
+    return {
+        "version": version,
+        "per_worker": [memory([pid]) for pid in stack.scoring_workers()],
+        "all_worker_processes": memory(stack.worker_pids()),
+    }
+
+
 def stack_part(
     args: argparse.Namespace,
     database: str,
@@ -263,6 +294,8 @@ def stack_part(
             "per_worker": [memory([pid]) for pid in stack.scoring_workers()],
             "all_worker_processes": memory(stack.worker_pids()),
         }
+        if not args.no_switch:
+            out["memory_after_switch"] = after_switch(args, stack, clock, texts, run)
         if not args.no_naive:
             count = args.naive_fast if profile == "fast" else args.naive_full
             log(f"{database}/{profile}: naive design, {count} comments")
@@ -384,14 +417,16 @@ def table(report: dict[str, Any]) -> str:
                 f"{n['decided_per_s']:,}/s (stack: {ratio:.1f}x)",
                 ">= 5x (fast)" if profile == "fast" else "",
             )
-        if "memory" in result:
-            per = result["memory"]["per_worker"]
-            total = result["memory"]["all_worker_processes"]
+        for key, when in (("memory", ""), ("memory_after_switch", ", after a model switch")):
+            if key not in result:
+                continue
+            per = result[key]["per_worker"]
+            total = result[key]["all_worker_processes"]
             row(
                 "memory",
                 db,
                 profile,
-                "worker RSS (largest); all worker processes: RSS / PSS / USS",
+                f"worker RSS (largest); all worker processes: RSS / PSS / USS{when}",
                 f"{max((p['max_rss_mb'] for p in per), default=0)} MB; "
                 f"{total['sum_rss_mb']} / {total['sum_pss_mb']} / {total['sum_uss_mb']} MB",
                 "<= 600 MB each",
@@ -442,6 +477,10 @@ def main() -> int:
     parser.add_argument("--naive-fast", type=int, default=1500)
     parser.add_argument("--naive-full", type=int, default=400)
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--no-switch", action="store_true", help="Skip the memory after a model switch.")
+    parser.add_argument(
+        "--switch-settle", type=float, default=10.0, help="Seconds after the switch was noticed."
+    )
     parser.add_argument("--no-model", action="store_true", help="Skip part 1 (the model alone).")
     parser.add_argument("--model-texts-fast", type=int, default=8000, help="Comments, model only, fast.")
     parser.add_argument("--model-texts-full", type=int, default=1200, help="Comments, model only, full.")

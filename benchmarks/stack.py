@@ -10,6 +10,7 @@ are set up with the store functions behind `moderation migrate`, `sites create`,
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -90,7 +91,11 @@ class Stack:
         self.base = Path(tempfile.mkdtemp(prefix="moderation-bench-"))
         self.home = self.base / "home"
         self.home.mkdir()
-        (self.home / "models").symlink_to(options.models.resolve(), target_is_directory=True)
+        # A registry of the stack's own that links each version of `options.models`, so a model switch
+        # (`switch_model`) can add a version without writing into the registry the run was given.
+        (self.home / "models").mkdir()
+        for version in Registry(options.models).versions():
+            (self.home / "models" / version).symlink_to((options.models / version).resolve())
         self.redis = RedisServer(self.base, free_port())
         self.port = free_port()
         if options.database == "postgresql":
@@ -162,6 +167,30 @@ class Stack:
         finally:
             engine.dispose()
 
+    def switch_model(self) -> str:
+        """Promotes a new version, as `moderation models promote` does after a retraining: a copy of the
+        running model under a new name (its files linked, its card stamped with the new name), so the
+        workers load a model of the same size. Returns the new version's name."""
+        source = self.home / "models" / self.options.version
+        version = f"{self.options.version}-switch"
+        target = self.home / "models" / version
+        target.mkdir()
+        for item in source.iterdir():
+            if item.name == "model_card.json":
+                card = json.loads(item.read_text(encoding="utf-8"))
+                card["version"] = version
+                (target / item.name).write_text(json.dumps(card), encoding="utf-8")
+            else:
+                (target / item.name).symlink_to(item.resolve())
+        engine = make_engine(self.database_url)
+        try:
+            register_and_activate(
+                make_session_factory(engine), Registry(self.home / "models"), version, actor="bench"
+            )
+        finally:
+            engine.dispose()
+        return version
+
     def _check_alive(self, deadline: float) -> None:
         dead = [p for p in [self.api, *self.workers] if p is not None and p.poll() is not None]
         if dead or time.monotonic() > deadline:
@@ -182,6 +211,9 @@ class Stack:
     def log(self, name: str) -> str:
         path = self.base / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def worker_logs(self) -> str:
+        return "\n".join(self.log(f"worker-{n + 1}") for n in range(len(self.workers)))
 
     def tail(self, lines: int = 30) -> str:
         names = ["api"] + [f"worker-{n + 1}" for n in range(len(self.workers))]

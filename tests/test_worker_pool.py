@@ -3,6 +3,7 @@ model's pages, are replaced when one dies, and stop with the pool."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,8 +15,10 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from classifiers.registry import Registry
 from moderation.config import Config
 from moderation.store.accounts import NewSite
+from moderation.store.model_versions import register_and_activate
 from tests.conftest import TEST_REDIS_URL, Database
 from workers.jobs import batch_size_for
 from workers.lifeline import die_with_parent
@@ -111,3 +114,92 @@ def test_batches_stay_small_on_a_short_queue_and_grow_under_a_backlog() -> None:
     assert batch_size_for(512, 256) == 256
     assert batch_size_for(1_000, 256) == 500  # two drains share a backlog
     assert batch_size_for(100_000, 256) == 1024  # at most four times the configured size
+
+
+def _registry_with_a_switch(home: Path, trained: Path) -> tuple[str, str]:
+    """A registry of this test's own: the session's quick model, and a copy of it under a new version
+    name (its files linked, its card stamped), as a retraining would add one."""
+    version = Registry(trained).latest()
+    assert version is not None
+    models = home / "models"
+    models.mkdir(parents=True)
+    (models / version).symlink_to(trained / version, target_is_directory=True)
+    switched = f"{version}-next"
+    (models / switched).mkdir()
+    for item in (trained / version).iterdir():
+        if item.name == "model_card.json":
+            card = json.loads(item.read_text(encoding="utf-8"))
+            (models / switched / item.name).write_text(json.dumps({**card, "version": switched}))
+        else:
+            (models / switched / item.name).symlink_to(item)
+    return version, switched
+
+
+def test_after_a_model_switch_the_pool_reforks_its_workers_with_the_new_model(
+    client: FlaskClient,
+    site: NewSite,
+    database: Database,
+    redis_conn: redis.Redis,
+    trained_model_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """A promoted model is used at once; then the pool loads it and replaces each worker by a new fork,
+    so the new model's pages are shared again (not one private copy per worker)."""
+    home = tmp_path / "home"
+    first, switched = _registry_with_a_switch(home, trained_model_dir)
+    registry = Registry(home / "models")
+    register_and_activate(database.sessions, registry, first, actor="test")
+    env = dict(
+        os.environ,
+        DATABASE_URL=database.url,
+        REDIS_URL=TEST_REDIS_URL,
+        MODERATION_HOME=str(home),
+        SECRET_KEY="test-secret-key",
+    )
+    log = tmp_path / "pool.log"
+    with log.open("wb") as sink:
+        pool = subprocess.Popen(
+            [sys.executable, "-m", "moderation", "worker", "--processes", "2"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+    headers = {"Authorization": f"Bearer {site.secret_key}"}
+
+    def decided_by(text: str) -> str:
+        body = {"text": text, "article_id": "a", "author": {"id": "leser-1"}}
+        answer = client.post("/api/v1/comments?wait=5000", json=body, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        return str(answer.get_json()["decision"]["model_version"])
+
+    try:
+        _until(lambda: log.read_text().count("worker ready") >= 2, "two pool workers ready", log)
+        before = _until(lambda: len(m := _members(pool.pid)) == 2 and m, "two pool members", log)
+        assert decided_by("Danke für den Artikel.") == first
+
+        register_and_activate(database.sessions, registry, switched, actor="test")
+        _until(
+            lambda: log.read_text().count("starting its replacement") >= 2 and len(_members(pool.pid)) == 2,
+            "both workers replaced after the switch",
+            log,
+            timeout_s=60,
+        )
+        text = log.read_text()
+        assert f"pool loaded model {switched}; replacing its workers one at a time" in text
+        assert "exited (status" not in text  # replaced on purpose, none died
+        after = _until(lambda: len(m := _members(pool.pid)) == 2 and m, "two new pool members", log)
+        assert not (after & before)
+        assert decided_by("Gut erklärt, danke.") == switched
+        # The new workers were forked with the new model: its pages are shared between them again.
+        for pid in after:
+            rollup = _rollup(pid)
+            assert rollup["Pss_Anon"] < rollup["Anonymous"] - 20_000, rollup
+
+        pool.send_signal(signal.SIGTERM)
+        assert pool.wait(timeout=60) == 0
+        assert not _members(pool.pid)
+    finally:
+        if pool.poll() is None:
+            pool.kill()
+            pool.wait()

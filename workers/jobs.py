@@ -51,7 +51,15 @@ def drain() -> int:
         )
         queue.announce_decided([event.comment_id for event in events])
         total += len(events)
-        size = batch_size_for(queue.backlog(), context.config.batch_size)
+        backlog = queue.backlog()
+        if context.stop_requested():
+            # Under a steady stream the list never runs empty: a worker asked to stop (a shutdown, or
+            # its pool replacing it after a model switch) ends here and leaves the rest to the others.
+            if backlog:
+                queue.ensure_drain()
+            log.info("drain decided %d comments; stopping, %d left for other workers", total, backlog)
+            return total
+        size = batch_size_for(backlog, context.config.batch_size)
     log.info("drain decided %d comments", total)
     return total
 

@@ -4,9 +4,10 @@ The forked workers share the loaded model's pages (copy-on-write) instead of eac
 the model's arrays and the sentence encoder's weights are in memory once per host, not once per worker.
 `gc.freeze()` before the fork keeps the collector from touching (and so copying) the parent's objects.
 
-The parent only supervises: it starts a worker again when one dies (with the same model pages; the
-workers notice a new active model version themselves, as single workers do), and passes SIGTERM and
-SIGINT on to the workers, which finish their batch and stop. Each worker dies with the parent.
+The parent only supervises: it starts a worker again when one dies (with the same model pages), and
+passes SIGTERM and SIGINT on to the workers, which finish their batch and stop. Each worker dies with
+the parent. A newly promoted model is taken up by each worker at once (as single workers do); the parent
+loads it too and replaces the workers one by one with new forks, so the new model is shared again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass
 from types import FrameType
 
 from moderation.config import Config
@@ -26,6 +28,9 @@ from workers.worker import first_scorer, run_worker
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_S = 1.0
+# How often the parent looks at the active model version, and how often it looks for exited workers.
+MODEL_CHECK_S = 5.0
+WAIT_S = 0.2
 
 
 def preload(config: Config) -> runtime.WorkerContext:
@@ -33,16 +38,26 @@ def preload(config: Config) -> runtime.WorkerContext:
     too), and no open connection that a fork would share."""
     context = runtime.build_context(config)
     scorer = first_scorer(context)
-    if scorer is not None and scorer.encoder is not None:
-        scorer.encoder.load()
-    # Database and Redis connections are each worker's own: none may cross the fork.
-    context.resources.engine.dispose()
-    context.redis.connection_pool.disconnect()
+    _load_encoder(context)
+    _close_connections(context)
     log.info("pool loaded model %s once for its workers", scorer.version if scorer else "none")
     return context
 
 
+def _load_encoder(context: runtime.WorkerContext) -> None:
+    scorer = context.scorer()
+    if scorer is not None and scorer.encoder is not None:
+        scorer.encoder.load()
+
+
+def _close_connections(context: runtime.WorkerContext) -> None:
+    """Database and Redis connections are each worker's own: none may cross the fork."""
+    context.resources.engine.dispose()
+    context.redis.connection_pool.disconnect()
+
+
 def _start(config: Config, context: runtime.WorkerContext, reconcile_every_s: float) -> int:
+    _close_connections(context)
     lifeline = die_with_parent()  # made here: it names this process as the parent to outlive
     pid = os.fork()
     if pid:
@@ -61,41 +76,99 @@ def _start(config: Config, context: runtime.WorkerContext, reconcile_every_s: fl
         os._exit(code)
 
 
+@dataclass
+class Member:
+    number: int
+    model: str | None  # the version loaded when it was forked
+
+
 def run_pool(config: Config, processes: int, *, reconcile_every_s: float = 15.0) -> None:
-    """Loads the model, forks `processes` workers and keeps that many running until stopped."""
+    """Loads the model, forks `processes` workers and keeps that many running until stopped.
+
+    When a new model version becomes active, the workers load it themselves at once (as single workers
+    do), so no comment waits; the parent then loads it too and replaces its workers one at a time (each
+    finishes its batch first) by new forks that share the new model's pages again."""
     if os.environ.get("MODERATION_SUPERVISED"):
         watch_parent()
     context = preload(config)
     gc.freeze()
+    model = context.loaded_version()
     stopping = False
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
-        for pid in list(workers):
+        for pid in list(members):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 continue
 
-    workers: dict[int, int] = {}
+    members: dict[int, Member] = {}
+    retiring: int | None = None
+    checked = time.monotonic()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     for number in range(processes):
-        workers[_start(config, context, reconcile_every_s)] = number
-    while workers:
+        members[_start(config, context, reconcile_every_s)] = Member(number, model)
+    while members:
         try:
-            pid, status = os.wait()
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break
         except InterruptedError:
             continue
-        if pid not in workers:
+        if pid and pid in members:
+            member = members.pop(pid)
+            if stopping:
+                continue
+            if pid == retiring:
+                retiring = None
+                log.info("pool worker %d stopped for model %s; starting its replacement", pid, model)
+            else:
+                log.error("pool worker %d exited (status %d); starting another", pid, status)
+                time.sleep(RESTART_DELAY_S)
+            members[_start(config, context, reconcile_every_s)] = Member(member.number, model)
             continue
-        number = workers.pop(pid)
-        if stopping:
-            continue
-        log.error("pool worker %d exited (status %d); starting another", pid, status)
-        time.sleep(RESTART_DELAY_S)
-        workers[_start(config, context, reconcile_every_s)] = number
+        if pid:
+            continue  # a process that was not one of the workers (none are expected)
+        if not stopping and time.monotonic() - checked >= MODEL_CHECK_S:
+            checked = time.monotonic()
+            model = _follow_active_model(context, model)
+        if not stopping and retiring is None:
+            retiring = _retire_one(members, model)
+        time.sleep(WAIT_S)
     log.info("worker pool stopped")
+
+
+def _follow_active_model(context: runtime.WorkerContext, model: str | None) -> str | None:
+    """Loads the active model version in the parent when it changed; returns the version now loaded."""
+    try:
+        context.scorer()
+        _load_encoder(context)
+    except Exception:
+        log.exception("pool could not check or load the active model; keeping %s", model)
+        return model
+    finally:
+        _close_connections(context)
+    loaded = context.loaded_version()
+    if loaded != model:
+        # The previous model's objects are freed (those in reference cycles too) before the new ones are
+        # frozen for the forks to come.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        log.info("pool loaded model %s; replacing its workers one at a time", loaded)
+    return loaded
+
+
+def _retire_one(members: dict[int, Member], model: str | None) -> int | None:
+    """Asks one worker forked with an older model to stop after its batch; returns its pid."""
+    for pid, member in members.items():
+        if member.model != model:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            return pid
+    return None

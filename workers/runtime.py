@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -77,6 +78,18 @@ class WorkerContext:
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _site_models: SiteModelCache | None = None
+    # The RQ worker running this process's jobs (`workers.worker.run_worker`), so a long drain can see
+    # that the worker was asked to stop.
+    rq_worker: Any = None
+
+    def loaded_version(self) -> str | None:
+        """The model version this process holds now (None before the first `scorer()`)."""
+        return self._scorer.version if self._scorer is not None else None
+
+    def stop_requested(self) -> bool:
+        """Whether this process's RQ worker was asked to stop (SIGTERM) while a job runs: it stops after
+        the job, so a job that loops should end soon."""
+        return bool(getattr(self.rq_worker, "_stop_requested", False))
 
     def site_models(self) -> tuple[dict[int, LoadedSiteModel], dict[int, LoadedSiteModel]]:
         """The active and the shadow model of every site that has one (checked against the database

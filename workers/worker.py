@@ -160,6 +160,7 @@ def run_worker(
                     schedule_retrain_check(context.redis)
                 schedule_retention(context.redis)
                 worker = SimpleWorker(queues, connection=context.redis)
+                context.rq_worker = worker
                 # RQ retries a lost Redis with backoff up to a minute; a shorter cap resumes sooner.
                 worker.max_connection_wait_time = RECONNECT_CAP_S
                 worker.work(burst=burst, logging_level="INFO", with_scheduler=not burst)
