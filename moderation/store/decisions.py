@@ -29,7 +29,7 @@ from moderation.store import webhooks
 from moderation.store.errors import DecisionError
 from moderation.store.labels import sync_label
 from moderation.store.priority import refresh_priorities
-from moderation.store.tables import AuditEvent, Comment, Decision, ModeratorAction, Scores, User
+from moderation.store.tables import AuditEvent, Comment, Decision, ModeratorAction, Scores, Site, User
 
 UNDO_WINDOW = timedelta(seconds=15)
 MAX_NOTE_LENGTH = 2000
@@ -202,7 +202,10 @@ def record_model_decisions(
     session.execute(update(Comment), changes)  # one executemany by primary key
     session.add_all(decisions)
     session.flush()
-    return [
+    # The batch's sites in one query, held here: the session's identity map keeps objects only while
+    # something refers to them, and each decision's webhook check looks its site up there.
+    sites = session.scalars(select(Site).where(Site.id.in_({item.site_id for item in decided}))).all()
+    events = [
         _emit(
             session,
             _Claimed(item.comment_id, item.site_id),
@@ -212,6 +215,8 @@ def record_model_decisions(
         )
         for item, decision in zip(decided, decisions, strict=True)
     ]
+    del sites
+    return events
 
 
 def _model_actor(verdict: Verdict, version: str | None) -> str:
