@@ -26,6 +26,7 @@ from classifiers.training import train
 from moderation.cli.bootstrap import ensure_accounts, ensure_model
 from moderation.cli.common import open_resources
 from moderation.config import Config
+from moderation.resources import redacted_url
 from workers.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def run_everything(config: Config, *, workers: int) -> None:
             embedded = EmbeddedRedis(config.home / "redis")
             config = config.with_overrides(redis_url=embedded.url)
         else:
-            log.info("using Redis at %s", config.redis_url)
+            log.info("using Redis at %s", redacted_url(config.redis_url))
         resources = open_resources(config)
         sessions, registry = resources.sessions, resources.registry
         version = ensure_model(

@@ -9,8 +9,11 @@ still pending in SQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import redis
+from redis.connection import ConnectionPool
+from redis.sentinel import SentinelConnectionPool
 from rq import Queue
 
 QUEUE_NAME = "moderation"
@@ -32,12 +35,47 @@ return redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1])
 """
 
 
+def _sentinel_of(pool: ConnectionPool) -> Any:
+    """What tells `pool`'s connections where the primary is when Redis Sentinel names it (redis-py keeps
+    it in the connection arguments, a proxy of the Sentinel pool), else None."""
+    source = pool.connection_kwargs.get("connection_pool")
+    return source if getattr(source, "sentinel_manager", None) is not None else None
+
+
+def copy_pool(pool: ConnectionPool, **changes: Any) -> ConnectionPool:
+    """A new, empty pool to the same Redis as `pool`, with some connection arguments changed.
+
+    A pool that finds the primary through Redis Sentinel (`REDIS_URL=redis+sentinel://...`) is copied
+    as a Sentinel pool: a plain pool would keep connections to a primary that Sentinel has demoted, and
+    the copy must follow a failover as the original does. This also turns a plain pool that was rebuilt
+    from a Sentinel pool's arguments (RQ's scheduler does that) back into a Sentinel pool.
+    """
+    kwargs = dict(pool.connection_kwargs, **changes)
+    sentinel = _sentinel_of(pool)
+    if sentinel is None:
+        return type(pool)(connection_class=pool.connection_class, **kwargs)
+    del kwargs["connection_pool"]  # the new pool puts a proxy of itself here
+    return SentinelConnectionPool(
+        sentinel.service_name,
+        sentinel.sentinel_manager,
+        connection_class=pool.connection_class,
+        is_master=sentinel.is_master,
+        check_connection=sentinel.check_connection,
+        **kwargs,
+    )
+
+
+def follows_sentinel(pool: ConnectionPool) -> bool:
+    """Whether `pool`'s connections ask Redis Sentinel for the primary."""
+    return _sentinel_of(pool) is not None
+
+
 def waiting_connection(connection: redis.Redis, socket_timeout_s: float) -> redis.Redis:
-    """A client to the same server as `connection`, on a pool of its own whose socket timeout outlasts
-    a blocking pop of up to `socket_timeout_s` (the API's own client times out far sooner)."""
-    pool = connection.connection_pool
-    kwargs = dict(pool.connection_kwargs, socket_timeout=socket_timeout_s)
-    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+    """A client to the same server as `connection` (the same Sentinel service, with a Sentinel URL), on a
+    pool of its own whose socket timeout outlasts a blocking pop of up to `socket_timeout_s` (the API's
+    own client times out far sooner)."""
+    pool = copy_pool(connection.connection_pool, socket_timeout=socket_timeout_s)
+    return redis.Redis(connection_pool=pool)
 
 
 class PendingQueue:
