@@ -94,6 +94,13 @@ def main() -> int:
         help="Instead of the open loop, post this many comments through :batch as fast as the API takes "
         "them (the maximum run), and sample the workers (for `--seconds`) as well.",
     )
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="First post this many comments through :batch and wait for their decisions (a database "
+        "that holds comments already, as after the benchmark's maximum run).",
+    )
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None, help="Keep the raw profiles in this directory.")
     args = parser.parse_args()
@@ -112,6 +119,11 @@ def main() -> int:
         stack.start()
         clock = DecisionClock(stack.redis.port)
         open_loop(stack.port, stack.key, texts[:50], 20, 2.5, "warm")
+        if args.prefill:
+            _start, _end, filled, _refused = post_batches(
+                stack.port, stack.key, texts, args.prefill, "prefill"
+            )
+            clock.wait_for(filled, 600)
         assert stack.api is not None
         if args.stop_workers:
             for process in stack.workers:

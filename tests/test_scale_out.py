@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from moderation.config import Config
 from moderation.resources import Resources
 from moderation.store.accounts import NewSite
-from moderation.store.db import make_engine
+from moderation.store.db import make_engine, pairs_in
 from moderation.store.tables import AuditEvent, Comment, Decision
 from moderation.web.app import create_app
 from tests.conftest import TEST_REDIS_URL, Database
@@ -307,6 +307,27 @@ def test_prepare_threshold_none_in_the_url_turns_server_side_prepared_statements
     # A value that is neither a number nor `none` stops the start (ValueError naming the value).
     with pytest.raises(ValueError):
         make_engine(f"{database.url}&prepare_threshold=sometimes")
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_lookups_by_site_and_external_id_or_author_search_the_two_column_indexes(database: Database) -> None:
+    """Accepting a comment looks its external id up, and deciding one its author's history. SQLite read
+    `(site_id, x) IN (...)` through the site column only and scanned every comment of the site, so the
+    time to accept one comment grew with the table (60 % of the accept time at 20,000 comments)."""
+    for second, pairs in (
+        (Comment.external_id, [(1, "a"), (1, "b"), (2, "c")]),
+        (Comment.author_id, [(1, "leser-1")]),
+    ):
+        statement = select(Comment.id).where(pairs_in(Comment.site_id, second, pairs))
+        compiled = statement.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
+        with database.engine.connect() as connection:
+            plan = " | ".join(
+                str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+            )
+        assert "SCAN comments" not in plan, plan
+        assert f"(site_id=? AND {second.key}=?)" in plan, plan
+    with pytest.raises(ValueError):
+        pairs_in(Comment.site_id, Comment.author_id, [])
 
 
 def _backend_pid(engine: Any) -> int:

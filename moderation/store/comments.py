@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from moderation.domain import reader_reasons, reasons
 from moderation.domain.enums import Status
 from moderation.domain.submissions import CommentIn
 from moderation.domain.timestamps import iso
+from moderation.store.db import pairs_in
 from moderation.store.errors import ExternalIdConflict
 from moderation.store.keys import hash_ip
 from moderation.store.tables import AuditEvent, Comment, Site
@@ -51,7 +52,7 @@ def store_comments(session: Session, site: Site, items: Sequence[CommentIn]) -> 
     if wanted:
         rows = session.scalars(
             select(Comment)
-            .where(tuple_(Comment.site_id, Comment.external_id).in_(wanted))
+            .where(pairs_in(Comment.site_id, Comment.external_id, wanted))
             .options(selectinload(Comment.scores), selectinload(Comment.decisions))
         )
         existing = {c.external_id: c for c in rows if c.external_id is not None}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, ColumnElement, Engine, and_, create_engine, event, make_url, or_
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -119,6 +119,20 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """`(first, second) IN pairs` (at least one pair), written as one `first = a AND second IN (...)` per
+    distinct `a`: SQLite reads a row-value IN through the first column of a two-column index only, so
+    `(site_id, external_id) IN (...)` scanned every comment of the site; this form is a lookup in the
+    (site_id, ...) index on SQLite and PostgreSQL alike."""
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    if not grouped:
+        raise ValueError("pairs_in needs at least one pair")
+    clauses = [and_(first == a, second.in_(bs)) for a, bs in grouped.items()]
+    return clauses[0] if len(clauses) == 1 else or_(*clauses)
 
 
 @functools.lru_cache(maxsize=64)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifiers.normalize import normalise
@@ -28,6 +28,7 @@ from moderation.domain.enums import Source, Status
 from moderation.domain.facts import CommentFacts
 from moderation.domain.timestamps import as_utc
 from moderation.store.copies import Item, find_copies
+from moderation.store.db import pairs_in
 from moderation.store.tables import Comment, Decision
 
 CHUNK = 500
@@ -52,7 +53,7 @@ def author_histories(session: Session, subjects: Sequence[Subject]) -> set[str]:
         rows = session.execute(
             select(Comment.site_id, Comment.author_id, func.min(Comment.created_at))
             .where(
-                tuple_(Comment.site_id, Comment.author_id).in_(authors[start : start + CHUNK]),
+                pairs_in(Comment.site_id, Comment.author_id, authors[start : start + CHUNK]),
                 Comment.status == Status.APPROVED.value,
             )
             .group_by(Comment.site_id, Comment.author_id)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from moderation.domain.attributes import NAMES
 from moderation.domain.enums import Status
 from moderation.domain.timestamps import as_utc
+from moderation.store.db import pairs_in
 from moderation.store.tables import Comment, Scores, Site
 from moderation.web.context import get_resources
 from moderation.web.dashboard.numbers import parse_day
@@ -305,7 +306,7 @@ def author_histories(session: Session, comments: Sequence[Comment]) -> dict[tupl
     decided = func.sum(case((Comment.status.in_([Status.REJECTED.value, Status.APPROVED.value]), 1), else_=0))
     rows: Any = session.execute(
         select(Comment.site_id, Comment.author_id, func.count(), rejected, decided)
-        .where(tuple_(Comment.site_id, Comment.author_id).in_(keys))
+        .where(pairs_in(Comment.site_id, Comment.author_id, keys))
         .group_by(Comment.site_id, Comment.author_id)
     )
     return {(s, a): AuthorHistory(int(n), int(r or 0), int(d or 0)) for s, a, n, r, d in rows}
