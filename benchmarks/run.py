@@ -235,6 +235,7 @@ def after_switch(
     (they check every 5 s), a few hundred comments decided with it, then measured as before."""
     version = stack.switch_model()
     log(f"{stack.options.database}/{stack.options.profile}: switched to {version}")
+
     # Workers look at the active version when they next decide: comments until each has loaded it (and,
     # in a pool, until the pool has replaced each by a fork that shares the new model).
     def switched() -> bool:
