@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 AUDIT_STAMP := $(VENV)/.installed-audit
 
-.PHONY: run test lint typecheck unit clean venv chromium screenshots chaos audit bench
+.PHONY: run test lint typecheck unit clean venv chromium promtool screenshots chaos audit bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,20 @@ chromium:
 # own Redis database and PostgreSQL schemas, and one quick-trained model serves them all.
 TEST_PROCESSES ?= 2
 
-test: $(TEST_STAMP) chromium lint typecheck
+# promtool checks the Prometheus alert rules (tests/test_scale_out.py): taken out of Debian's prometheus
+# package into the venv, without installing (or starting) Prometheus itself. Without it the test says so
+# and is skipped.
+promtool: $(BIN)/promtool
+
+$(BIN)/promtool: $(BIN)/python
+	@d=$$(mktemp -d) && cd $$d && ( apt-get download prometheus >/dev/null 2>&1 || \
+	  (apt-get update >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1) ) && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > $(CURDIR)/$@.part && \
+	  chmod +x $(CURDIR)/$@.part && mv $(CURDIR)/$@.part $(CURDIR)/$@ || \
+	  (rm -f $(CURDIR)/$@.part; echo "NOTICE: promtool not installed (Debian package prometheus unreachable)"); \
+	  rm -rf $$d
+
+test: $(TEST_STAMP) chromium promtool lint typecheck
 	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 # bandit over the product code and pip-audit over the dependencies (not part of `make test` or .ci/run:
