@@ -54,6 +54,25 @@ def _until(check: Any, what: str, log: Path, timeout_s: float = 120) -> Any:
     return result
 
 
+def _start_pool(database: Database, home: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`moderation worker --processes 2` on the test's database and Redis, its output in `log`."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database.url,
+        REDIS_URL=TEST_REDIS_URL,
+        MODERATION_HOME=str(home),
+        SECRET_KEY="test-secret-key",
+    )
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "moderation", "worker", "--processes", "2"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+
+
 def test_pool_decides_shares_the_model_and_replaces_a_dead_worker(
     client: FlaskClient,
     site: NewSite,
@@ -62,22 +81,8 @@ def test_pool_decides_shares_the_model_and_replaces_a_dead_worker(
     redis_conn: redis.Redis,
     tmp_path: Path,
 ) -> None:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database.url,
-        REDIS_URL=TEST_REDIS_URL,
-        MODERATION_HOME=str(model_home.home),
-        SECRET_KEY="test-secret-key",
-    )
     log = tmp_path / "pool.log"
-    with log.open("wb") as sink:
-        pool = subprocess.Popen(
-            [sys.executable, "-m", "moderation", "worker", "--processes", "2"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
+    pool = _start_pool(database, model_home.home, log)
     try:
         _until(lambda: log.read_text().count("worker ready") >= 2, "two pool workers ready", log)
         assert log.read_text().count("loading model") == 1  # loaded once, by the pool, before the fork
@@ -149,22 +154,8 @@ def test_after_a_model_switch_the_pool_reforks_its_workers_with_the_new_model(
     first, switched = _registry_with_a_switch(home, trained_model_dir)
     registry = Registry(home / "models")
     register_and_activate(database.sessions, registry, first, actor="test")
-    env = dict(
-        os.environ,
-        DATABASE_URL=database.url,
-        REDIS_URL=TEST_REDIS_URL,
-        MODERATION_HOME=str(home),
-        SECRET_KEY="test-secret-key",
-    )
     log = tmp_path / "pool.log"
-    with log.open("wb") as sink:
-        pool = subprocess.Popen(
-            [sys.executable, "-m", "moderation", "worker", "--processes", "2"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
+    pool = _start_pool(database, home, log)
     headers = {"Authorization": f"Bearer {site.secret_key}"}
 
     def decided_by(text: str) -> str:
