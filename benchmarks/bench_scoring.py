@@ -4,8 +4,10 @@ Usage: python benchmarks/bench_scoring.py [--registry DIR] [--version V] [--batc
        [--single 500] [--no-baseline]
 
 Both scoring profiles are measured: `fast` (n-gram heads) and, when the model has stacked heads, `full`
-(plus the sentence encoder), the latter with no embedding cache, so every text is embedded each time
-(the worst case: a worker sees new texts). `encoder_only` is the encoder's share of it.
+(plus the sentence encoder, and e5 on the comments whose toxicity the stack leaves uncertain), the
+latter with no embedding cache, so every text is embedded each time (the worst case: a worker sees new
+texts). `encoder_only` is USE's share of it; `refiner_only` e5's cost per text it reads, and
+`refined_share` how many of the texts it read.
 
 Trains a quick model into a temporary registry when none is given. The baseline (word 1-2-grams +
 char_wb 2-5-grams TF-IDF, one liblinear logistic regression for toxicity) is trained in the same run on
@@ -26,6 +28,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -34,12 +37,13 @@ import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import Pipeline, make_union  # noqa: E402
 
 from classifiers.corpora import load_corpora, load_germeval2018, load_germeval2021, load_synthetic  # noqa: E402
-from classifiers.encoder import SentenceEncoder  # noqa: E402
+from classifiers.encoder import E5Encoder, SentenceEncoder  # noqa: E402
 from classifiers.model import load_model  # noqa: E402
 from classifiers.registry import Registry  # noqa: E402
 from classifiers.scoring import Scorer  # noqa: E402
@@ -107,7 +111,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.registry or Path(tmp)
         registry = Registry(root)
-        version = args.version or registry.latest() or train(root, quick=True, encoder=SentenceEncoder())
+        version = (
+            args.version
+            or registry.latest()
+            or train(root, quick=True, encoder=SentenceEncoder(), refiner_encoder=E5Encoder())
+        )
         fast = Scorer.load(registry.path(version), profile="fast")
         quick = bool(registry.card(version).get("parameters", {}).get("quick", True))
         texts = _texts()
@@ -122,11 +130,33 @@ def main() -> None:
         }
         if fast.stack is not None:
             encoder = SentenceEncoder(None).load()  # no cache: every text embedded every time
+            vectorizer, heads, card, stack = load_model(registry.path(version))
+            assert stack is not None
+            refiner = E5Encoder(None).load()
             full = Scorer(
-                *load_model(registry.path(version)), fast.catalogue, profile="full", encoder=encoder
+                vectorizer,
+                heads,
+                card,
+                stack,
+                fast.catalogue,
+                profile="full",
+                encoder=encoder,
+                refiner_encoder=refiner,
             )
             report["full"] = measure(full.score, texts, args.batch, args.repeat, args.single)
             report["encoder_only"] = measure(encoder.encode, texts, args.batch, args.repeat, args.single)
+            if stack.refiner is not None:
+                plain = dataclasses.replace(stack, refiner=None)
+                without = Scorer(
+                    vectorizer, heads, card, plain, fast.catalogue, profile="full", encoder=encoder
+                )
+                report["full_without_refiner"] = measure(
+                    without.score, texts, args.batch, args.repeat, args.single
+                )
+                stacked = [r.toxicity for r in without.score(texts)]
+                report["refined_share"] = round(float(stack.refiner.wanted(np.asarray(stacked)).mean()), 3)
+                # e5 is slow: its own cost on a sample, once.
+                report["refiner_only"] = measure(refiner.encode, texts[:256], 64, 1, min(args.single, 50))
         report["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         if not args.no_baseline:
             baseline = train_baseline(quick)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from classifiers.corpora import load_corpora
-from classifiers.encoder import SentenceEncoder
+from classifiers.encoder import E5Encoder, SentenceEncoder
 from classifiers.model import load_model
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
@@ -44,7 +44,13 @@ def scorer_for(registry: Registry, version: str, profile: str) -> Scorer:
     if profile == "fast":
         return fast
     encoder = SentenceEncoder(None).load()
-    return Scorer(*load_model(registry.path(version)), fast.catalogue, profile="full", encoder=encoder)
+    return Scorer(
+        *load_model(registry.path(version)),
+        fast.catalogue,
+        profile="full",
+        encoder=encoder,
+        refiner_encoder=E5Encoder(None),
+    )
 
 
 def _score_slice(score: ScoreFn, texts: Sequence[str], batch: int, start_at: float, out: Any) -> None:

@@ -16,17 +16,19 @@ import skops.io as sio
 from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from classifiers.encoder import E5_DIM
 from classifiers.errors import ModelLoadError
 from classifiers.features import ANALYZERS, DENSE_NAMES
-from classifiers.stack import META_INPUTS, StackHeads, Stance
+from classifiers.stack import META_INPUTS, REFINER_INPUTS, Refiner, StackHeads, Stance
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 5
+FORMAT = 6
 # Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
 # (no emoji tokens), which their vectoriser state says by leaving out "tokens". Format 4 may add the
-# `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only.
-READABLE_FORMATS = (1, 2, 3, 4, 5)
+# `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only. Format 5
+# added the stance model, format 6 toxicity's e5 refiner (a stack without one scores as before).
+READABLE_FORMATS = (1, 2, 3, 4, 5, 6)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -147,6 +149,16 @@ def save_model(
                 "coef": stack.stance.coef,
                 "intercept": stack.stance.intercept,
             }
+        if stack.refiner is not None:
+            r = stack.refiner
+            stack_state["refiner"] = {
+                "head": r.head,
+                "band": np.asarray(r.band, dtype=np.float64),
+                "coef": r.coef,
+                "intercept": float(r.intercept),
+                "meta": np.asarray(r.meta, dtype=np.float64),
+                "meta_b": float(r.meta_b),
+            }
         state["stack"] = stack_state
     sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
     check_trusted(model_dir / MODEL_FILE)
@@ -191,6 +203,24 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                     coef=np.asarray(t["coef"], dtype=np.float32),
                     intercept=np.asarray(t["intercept"], dtype=np.float64),
                 )
+            refiner = None
+            if "refiner" in k:
+                r = k["refiner"]
+                band = np.asarray(r["band"], dtype=np.float64)
+                refiner = Refiner(
+                    head=str(r["head"]),
+                    band=(float(band[0]), float(band[1])),
+                    coef=np.asarray(r["coef"], dtype=np.float32),
+                    intercept=float(r["intercept"]),
+                    meta=np.asarray(r["meta"], dtype=np.float64),
+                    meta_b=float(r["meta_b"]),
+                )
+                if (
+                    band.shape != (2,)
+                    or refiner.coef.shape != (E5_DIM,)
+                    or refiner.meta.shape != (len(REFINER_INPUTS),)
+                ):
+                    raise ModelLoadError("the refiner has inconsistent shapes")
             stack = StackHeads(
                 names=[str(n) for n in k["names"]],
                 coef=np.asarray(k["coef"], dtype=np.float32),
@@ -198,6 +228,7 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                 meta=meta,
                 meta_b=np.asarray(k["meta_b"], dtype=np.float64),
                 stance=stance,
+                refiner=refiner,
             )
             n = len(stack.names)
             if (
@@ -214,6 +245,8 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                 raise ModelLoadError("the stance model has inconsistent shapes")
             if any(name not in heads.names for name in stack.names):
                 raise ModelLoadError("a stacked head has no n-gram head")
+            if refiner is not None and refiner.head not in stack.names:
+                raise ModelLoadError("the refiner's head is not a stacked head")
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"malformed model state in {model_dir}: {exc}") from exc
     if heads.coef.shape != (len(vectorizer.vocabulary_) + len(DENSE_NAMES), len(heads.names)):

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers.calibration import tweet_style
 from classifiers.catalogue import Catalogue, load_catalogue
-from classifiers.encoder import SentenceEncoder, shared_encoder
+from classifiers.encoder import E5Encoder, SentenceEncoder, shared_encoder
 from classifiers.explain import Explainer, cue_spans, model_spans
 from classifiers.features import (
     ANALYZERS,
@@ -110,6 +110,7 @@ class Scorer:
         *,
         profile: str | None = None,
         encoder: SentenceEncoder | None = None,
+        refiner_encoder: SentenceEncoder | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.heads = heads
@@ -120,6 +121,12 @@ class Scorer:
             raise ValueError(f"unknown scoring profile {wanted!r}")
         self.profile = "full" if wanted == "full" and stack is not None else "fast"
         self.encoder = (encoder or shared_encoder()) if self.profile == "full" else None
+        # The e5 encoder of toxicity's refiner, loaded on first use (its model file is memory-mapped).
+        self.refiner_encoder = (
+            (refiner_encoder or shared_encoder(kind=E5Encoder))
+            if self.profile == "full" and stack is not None and stack.refiner is not None
+            else None
+        )
         self._stack_columns = [heads.index(n) for n in stack.names] if stack is not None else []
         self._phrases: np.ndarray | None = None
         # Models trained before names were masked read them as they are.
@@ -166,6 +173,7 @@ class Scorer:
             catalogue,
             profile=self.profile,
             encoder=self.encoder,
+            refiner_encoder=self.refiner_encoder,
         )
 
     def with_profile(self, profile: str) -> Scorer:
@@ -190,13 +198,25 @@ class Scorer:
         embeddings = self.embeddings(texts)
         similarity = narrative_similarity(embeddings, self._phrase_embeddings())
         columns = self._stack_columns
+        encoder_logits = self.stack.encoder_logits(embeddings)
         probs[:, columns] = self.stack.probabilities(
             logits[:, columns],
-            self.stack.encoder_logits(embeddings),
+            encoder_logits,
             style,
             similarity,
             self.stack.stance_values(embeddings),
         )
+        refiner = self.stack.refiner
+        if refiner is not None and self.refiner_encoder is not None:
+            column = self.heads.index(refiner.head)
+            stacked = self.stack.names.index(refiner.head)
+            rows = np.flatnonzero(refiner.wanted(probs[:, column]))
+            if len(rows):
+                chosen = [texts[int(i)] for i in rows]
+                e5 = self.refiner_encoder.encode([mask_names(t) for t in chosen] if self._masked else chosen)
+                probs[rows, column] = refiner.probabilities(
+                    logits[rows, column], encoder_logits[rows, stacked], e5, style[rows]
+                )
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
         if name in self.heads.names:

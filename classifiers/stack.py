@@ -38,6 +38,7 @@ class StackHeads:
     meta: np.ndarray  # (n_heads, len(META_INPUTS))
     meta_b: np.ndarray  # (n_heads,)
     stance: Stance | None = None
+    refiner: Refiner | None = None
 
     def encoder_logits(self, embeddings: np.ndarray) -> np.ndarray:
         return embeddings @ self.coef + self.intercept
@@ -66,6 +67,40 @@ class StackHeads:
         if stance is not None:
             z = z + stance[:, None] * self.meta[:, 4]
         return expit(z)
+
+
+# The refiner: a second, larger encoder (multilingual-e5-small) read only where the stack leaves toxicity
+# uncertain. Its logistic regression joins the n-gram and USE logits in a second meta model. Chosen on
+# leave-one-corpus-out and out-of-fold figures of the training data (docs/models.md): the band keeps
+# nearly all of the gain of reading every comment at about half the cost on GermEval-like comments.
+REFINED = "toxicity"
+REFINER_BAND = (0.25, 0.75)
+REFINER_C = 1.0
+REFINER_INPUTS = ("ngram", "encoder", "refiner", "style")
+
+
+@dataclass
+class Refiner:
+    """Toxicity re-scored from the e5 embedding where the stack's probability is within `band`."""
+
+    head: str
+    band: tuple[float, float]
+    coef: np.ndarray  # (e5 dim,) float32
+    intercept: float
+    meta: np.ndarray  # (len(REFINER_INPUTS),)
+    meta_b: float
+
+    def wanted(self, probability: np.ndarray) -> np.ndarray:
+        """Which rows the refiner reads: a boolean mask over `probability` (the stack's)."""
+        lo, hi = self.band
+        return (probability >= lo) & (probability <= hi)
+
+    def probabilities(
+        self, ngram: np.ndarray, encoder: np.ndarray, embeddings: np.ndarray, style: np.ndarray
+    ) -> np.ndarray:
+        refiner = embeddings @ self.coef + self.intercept
+        z = np.column_stack([ngram, encoder, refiner, style]) @ self.meta + self.meta_b
+        return np.asarray(expit(z), dtype=np.float64)
 
 
 @dataclass

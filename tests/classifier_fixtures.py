@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from classifiers.encoder import SentenceEncoder
+from classifiers.encoder import E5Encoder, SentenceEncoder
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer
 from classifiers.training import train
@@ -31,7 +31,13 @@ def _quick_registry(base: Path) -> Path:
     done = base / "classifier-registry.done"
     with FileLock(str(base / "classifier-registry.lock")):
         if not done.exists():
-            train(root, quick=True, seed=0, encoder=SentenceEncoder(base / "embeddings"))
+            train(
+                root,
+                quick=True,
+                seed=0,
+                encoder=SentenceEncoder(base / "embeddings"),
+                refiner_encoder=E5Encoder(base / "embeddings"),
+            )
             done.touch()
     return root
 

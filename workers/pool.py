@@ -2,7 +2,9 @@
 
 The forked workers share the loaded model's pages (copy-on-write) instead of each reading its own copy:
 the model's arrays and the sentence encoder's weights are in memory once per host, not once per worker.
-`gc.freeze()` before the fork keeps the collector from touching (and so copying) the parent's objects.
+(The e5 refiner's weights are a memory-mapped file, loaded by each worker on its first uncertain comment:
+the page cache holds them once per host, and no OpenMP pool crosses a fork.) `gc.freeze()` before the
+fork keeps the collector from touching (and so copying) the parent's objects.
 
 The parent only supervises: it starts a worker again when one dies (with the same model pages), and
 passes SIGTERM and SIGINT on to the workers, which finish their batch and stop. Each worker dies with

@@ -115,7 +115,7 @@ def train(
 ) -> None:
     """Train toxicity and propaganda models into the registry."""
     from classifiers.corpora import LICENCES
-    from classifiers.encoder import SentenceEncoder
+    from classifiers.encoder import E5Encoder, SentenceEncoder
     from classifiers.errors import CatalogueError
     from classifiers.training import train as run_training
     from moderation.store import model_versions
@@ -138,6 +138,9 @@ def train(
             catalogue_dir=config.catalogue_dir,
             exclude=list(excluded) or None,
             encoder=SentenceEncoder(config.embeddings_dir, threads=os.cpu_count() or 1) if encoder else None,
+            refiner_encoder=E5Encoder(config.embeddings_dir, threads=os.cpu_count() or 1)
+            if encoder
+            else None,
         )
     except CatalogueError as exc:
         raise click.ClickException(f"narrative catalogue extension: {exc}") from exc

@@ -21,7 +21,7 @@ from types import FrameType
 
 import click
 
-from classifiers.encoder import SentenceEncoder
+from classifiers.encoder import E5Encoder, SentenceEncoder
 from classifiers.training import train
 from moderation.cli.bootstrap import ensure_accounts, ensure_model
 from moderation.cli.common import open_resources
@@ -190,6 +190,7 @@ def run_everything(config: Config, *, workers: int) -> None:
                 progress=click.echo,
                 catalogue_dir=config.catalogue_dir,
                 encoder=SentenceEncoder(config.embeddings_dir, threads=os.cpu_count() or 1),
+                refiner_encoder=E5Encoder(config.embeddings_dir, threads=os.cpu_count() or 1),
             ),
         )
         welcome = ensure_accounts(sessions, config)

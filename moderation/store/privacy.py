@@ -19,7 +19,8 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers.encoder import ENCODER_NAME, encoder_input, text_key
+from classifiers.encoder import E5_NAME, ENCODER_NAME, encoder_input, text_key
+from classifiers.names import mask_names
 from moderation.store import authors
 from moderation.store.authors import Erasure, Removal
 from moderation.store.db import transaction
@@ -150,13 +151,19 @@ def forget_signatures(connection: redis.Redis | None, comment_ids: Sequence[str]
 
 
 def forget_embeddings(directory: Path | None, texts: Sequence[str]) -> int:
-    """Deletes the cached sentence embeddings of these texts; returns how many were found."""
+    """Deletes the cached sentence embeddings of these texts (of every encoder, as read with and without
+    names masked); returns how many were found."""
     if directory is None or not texts:
         return 0
-    path = Path(directory) / f"{ENCODER_NAME}.sqlite"
+    keys = list(
+        dict.fromkeys(text_key(encoder_input(form)) for text in texts for form in (text, mask_names(text)))
+    )
+    return sum(_forget_keys(Path(directory) / f"{name}.sqlite", keys) for name in (ENCODER_NAME, E5_NAME))
+
+
+def _forget_keys(path: Path, keys: list[bytes]) -> int:
     if not path.exists():
         return 0
-    keys = list(dict.fromkeys(text_key(encoder_input(text)) for text in texts))
     removed = 0
     try:
         with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
