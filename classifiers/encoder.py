@@ -197,6 +197,11 @@ class SentenceEncoder:
         self._remember(known)
         return out
 
+    def forget_recent(self) -> None:
+        """Empties the in-memory memo (benchmarks that score the same texts again)."""
+        with self._lock:
+            self._recent.clear()
+
     def _remember(self, vectors: dict[bytes, np.ndarray]) -> None:
         with self._lock:
             for key, vector in list(vectors.items())[-RECENT:]:
