@@ -121,6 +121,16 @@ def test_batches_stay_small_on_a_short_queue_and_grow_under_a_backlog() -> None:
     assert batch_size_for(100_000, 256) == 1024  # at most four times the configured size
 
 
+def test_a_batch_takes_about_two_seconds_at_the_last_batchs_rate() -> None:
+    """The full profile's encoders cost tens of milliseconds a comment: batches stay short enough that
+    no worker sits on a long one while the others run dry."""
+    assert batch_size_for(100_000, 256, 0.0005) == 1024  # fast profile: the count limit binds
+    assert batch_size_for(100_000, 256, 0.025) == 80  # 2 s at 25 ms a comment
+    assert batch_size_for(100, 256, 0.025) == 80
+    assert batch_size_for(100_000, 256, 5.0) == 16  # never fewer than 16: per-batch costs stay shared
+    assert batch_size_for(100_000, 256, None) == 1024  # nothing measured yet
+
+
 def _registry_with_a_switch(home: Path, trained: Path) -> tuple[str, str]:
     """A registry of this test's own: the session's quick model, and a copy of it under a new version
     name (its files linked, its card stamped), as a retraining would add one."""

@@ -23,13 +23,24 @@ RETRAIN_SCHEDULED_KEY = "moderation:retrain-check-scheduled"
 RETRAIN_TIMEOUT_S = 3600
 DRAIN_LINGER_S = 0.2
 DRAIN_LINGER_FOR_S = 30.0
+# A batch is sized to take about this long at the rate the last one was decided: the `full` profile's
+# encoders cost tens of milliseconds a comment, and a batch of a thousand would keep one worker busy for
+# half a minute while the others ran out of work (and its comments waited that long for their answer).
+BATCH_TARGET_S = 2.0
+MIN_BATCH = 16
+# The last batch's seconds per comment in this worker process, so a new drain starts at the right size.
+_last_rate: list[float] = []
 
 
-def batch_size_for(backlog: int, base: int) -> int:
+def batch_size_for(backlog: int, base: int, seconds_per_comment: float | None = None) -> int:
     """How many ids the next batch takes. A short queue gives small batches anyway (a pop takes what is
     there: a lone comment is decided at once, for latency); under a backlog of several batches a drain
-    takes up to four times `base` at once, so fewer model calls and transactions serve the same comments."""
-    return base if backlog <= 2 * base else min(4 * base, backlog // 2)
+    takes up to four times `base` at once, so fewer model calls and transactions serve the same comments;
+    and never more than it decides in about BATCH_TARGET_S at `seconds_per_comment` (the last batch's)."""
+    size = base if backlog <= 2 * base else min(4 * base, backlog // 2)
+    if seconds_per_comment and seconds_per_comment > 0:
+        size = min(size, max(MIN_BATCH, int(BATCH_TARGET_S / seconds_per_comment)))
+    return size
 
 
 def drain() -> int:
@@ -38,7 +49,7 @@ def drain() -> int:
     queue = PendingQueue(context.redis)
     queue.drain_started()
     total = 0
-    size = context.config.batch_size
+    size = batch_size_for(0, context.config.batch_size, _last_rate[-1] if _last_rate else None)
     started = time.monotonic()
     # A drain that found the list empty waits a moment for the next comment before it ends: under a
     # steady trickle one job decides comment after comment as they come, instead of one RQ job each.
@@ -46,9 +57,12 @@ def drain() -> int:
     # timeout.
     while ids := queue.pop(size, DRAIN_LINGER_S if time.monotonic() - started < DRAIN_LINGER_FOR_S else 0):
         active, shadows = context.site_models()
+        batch_started = time.monotonic()
         events = decide_batch(
             context.resources.sessions, context.scorer(), ids, context.redis, active, shadows
         )
+        seconds_per_comment = (time.monotonic() - batch_started) / len(ids)
+        _last_rate[:] = [seconds_per_comment]
         queue.announce_decided([event.comment_id for event in events])
         total += len(events)
         backlog = queue.backlog()
@@ -59,7 +73,7 @@ def drain() -> int:
                 queue.ensure_drain()
             log.info("drain decided %d comments; stopping, %d left for other workers", total, backlog)
             return total
-        size = batch_size_for(backlog, context.config.batch_size)
+        size = batch_size_for(backlog, context.config.batch_size, seconds_per_comment)
     log.info("drain decided %d comments", total)
     return total
 
