@@ -25,7 +25,7 @@ from moderation.store.model_versions import register_and_activate
 from moderation.store.queue import PENDING_KEY, QUEUE_NAME, PendingQueue
 from moderation.store.tables import AuditEvent, Comment, Decision, Scores
 from tests.conftest import TEST_REDIS_URL, Database
-from workers import runtime
+from workers import jobs, runtime
 from workers.pipeline import decide_batch
 from workers.reconcile import reconcile
 
@@ -37,6 +37,9 @@ CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
 def context(model_home: Config, database: Database, redis_conn: redis.Redis) -> Any:
     ctx = runtime.WorkerContext(Resources(model_home, database.engine, database.sessions, redis_conn))
     runtime.install(ctx)
+    # Each test is a freshly started worker: no batch rate remembered from another test's drains (a slow
+    # batch there would size this test's first batch).
+    jobs._last_rate.clear()
     yield ctx
     runtime.install(None)
 
@@ -100,6 +103,7 @@ def test_worker_decides_insult_and_civil_comment(
     for cid in (insult, civil):
         assert decisions_of(database, cid) == (1, 1)
     assert redis_conn.llen(PENDING_KEY) == 0
+    assert jobs._last_rate == []  # two comments are mostly per-batch overhead: no rate taken from them
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'moderation_decisions{action="approve",source="model"} 1.0' in metrics
     assert 'moderation_comments{status="approved"} 1.0' in metrics
@@ -129,6 +133,8 @@ def test_one_job_scores_many_comments_in_one_batch(
     scorer.score = counting  # observe the real scorer; it still does the work
     work(redis_conn)
     assert calls == [40]
+    # The drain remembers this batch's rate for the next one's size (a batch of at least 16 comments).
+    assert len(jobs._last_rate) == 1 and jobs._last_rate[0] > 0
     with database.sessions() as session:
         assert (
             session.scalar(select(func.count()).select_from(Comment).where(Comment.status == "pending")) == 0

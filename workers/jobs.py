@@ -62,7 +62,10 @@ def drain() -> int:
             context.resources.sessions, context.scorer(), ids, context.redis, active, shadows
         )
         seconds_per_comment = (time.monotonic() - batch_started) / len(ids)
-        _last_rate[:] = [seconds_per_comment]
+        if len(ids) >= MIN_BATCH:
+            # A batch of a few comments is mostly its transaction and model-call overhead: its rate
+            # per comment would shrink the next drain's first batch for nothing.
+            _last_rate[:] = [seconds_per_comment]
         queue.announce_decided([event.comment_id for event in events])
         total += len(events)
         backlog = queue.backlog()
@@ -73,7 +76,7 @@ def drain() -> int:
                 queue.ensure_drain()
             log.info("drain decided %d comments; stopping, %d left for other workers", total, backlog)
             return total
-        size = batch_size_for(backlog, context.config.batch_size, seconds_per_comment)
+        size = batch_size_for(backlog, context.config.batch_size, _last_rate[-1] if _last_rate else None)
     log.info("drain decided %d comments", total)
     return total
 
