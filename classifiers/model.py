@@ -23,12 +23,13 @@ from classifiers.stack import META_INPUTS, REFINER_INPUTS, Refiner, StackHeads, 
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 6
+FORMAT = 7
 # Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
 # (no emoji tokens), which their vectoriser state says by leaving out "tokens". Format 4 may add the
 # `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only. Format 5
-# added the stance model, format 6 toxicity's e5 refiner (a stack without one scores as before).
-READABLE_FORMATS = (1, 2, 3, 4, 5, 6)
+# added the stance model, format 6 toxicity's e5 refiner (a stack without one scores as before), format 7
+# the refiner's weight (format 6 refiners take the refined probability alone: weight 1).
+READABLE_FORMATS = (1, 2, 3, 4, 5, 6, 7)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -158,6 +159,7 @@ def save_model(
                 "intercept": float(r.intercept),
                 "meta": np.asarray(r.meta, dtype=np.float64),
                 "meta_b": float(r.meta_b),
+                "weight": float(r.weight),
             }
         state["stack"] = stack_state
     sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
@@ -214,6 +216,7 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                     intercept=float(r["intercept"]),
                     meta=np.asarray(r["meta"], dtype=np.float64),
                     meta_b=float(r["meta_b"]),
+                    weight=float(r.get("weight", 1.0)),
                 )
                 if (
                     band.shape != (2,)
@@ -221,6 +224,8 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                     or refiner.meta.shape != (len(REFINER_INPUTS),)
                 ):
                     raise ModelLoadError("the refiner has inconsistent shapes")
+                if not 0.0 <= refiner.weight <= 1.0:
+                    raise ModelLoadError("the refiner's weight is not within 0-1")
             stack = StackHeads(
                 names=[str(n) for n in k["names"]],
                 coef=np.asarray(k["coef"], dtype=np.float32),

