@@ -110,9 +110,13 @@ class Refiner:
         return np.asarray(expit(z), dtype=np.float64)
 
     def blend(self, stacked: np.ndarray, refined: np.ndarray) -> np.ndarray:
-        """The probability given to a row inside the band: `weight` of the refined one, the rest the
-        stack's."""
-        return self.weight * refined + (1.0 - self.weight) * stacked
+        return blend(self.weight, stacked, refined)
+
+
+def blend(weight: float, stacked: np.ndarray, refined: np.ndarray) -> np.ndarray:
+    """The probability given to a row inside the refiner's band: `weight` of the refined one, the rest
+    the stack's."""
+    return weight * refined + (1.0 - weight) * stacked
 
 
 @dataclass

@@ -54,6 +54,7 @@ from classifiers.stack import (
     Refiner,
     StackHeads,
     Stance,
+    blend,
     fit_dense,
     fit_encoder_head,
     fit_meta,
@@ -331,7 +332,7 @@ def fit_refiner(
         if not others:
             continue
         a, b = fit_on(others)
-        blended = REFINER_WEIGHT * expit(features[k] @ a + b) + (1 - REFINER_WEIGHT) * stacked[k]
+        blended = blend(REFINER_WEIGHT, stacked[k], expit(features[k] @ a + b))
         refined_k = np.where(inside_transfer[k], blended, stacked[k])
         report[name] = binary_report(base.y[rows[k]], refined_k)
     meta, meta_b = fit_on(list(range(len(rows))))

@@ -43,13 +43,17 @@ def batch_size_for(backlog: int, base: int, seconds_per_comment: float | None = 
     return size
 
 
+def _remembered_rate() -> float | None:
+    return _last_rate[-1] if _last_rate else None
+
+
 def drain() -> int:
     """Decides pending comments batch by batch until the list is empty; returns how many it decided."""
     context = runtime.current()
     queue = PendingQueue(context.redis)
     queue.drain_started()
     total = 0
-    size = batch_size_for(0, context.config.batch_size, _last_rate[-1] if _last_rate else None)
+    size = batch_size_for(0, context.config.batch_size, _remembered_rate())
     started = time.monotonic()
     # A drain that found the list empty waits a moment for the next comment before it ends: under a
     # steady trickle one job decides comment after comment as they come, instead of one RQ job each.
@@ -76,7 +80,7 @@ def drain() -> int:
                 queue.ensure_drain()
             log.info("drain decided %d comments; stopping, %d left for other workers", total, backlog)
             return total
-        size = batch_size_for(backlog, context.config.batch_size, _last_rate[-1] if _last_rate else None)
+        size = batch_size_for(backlog, context.config.batch_size, _remembered_rate())
     log.info("drain decided %d comments", total)
     return total
 
