@@ -233,8 +233,6 @@ def _store(resources: Resources, site: Site, items: list[CommentIn]) -> list[tup
     try:
         with transaction(resources.sessions) as session:
             stored = store_comments(session, site, items)
-            ids = [s.comment.id for s in stored if s.created]
-            out = [(serialize(s.comment), s.created) for s in stored]
     except ExternalIdConflict as exc:
         details = {"index": exc.index, "external_id": exc.external_id}
         raise ApiError(409, "conflict", str(exc), details) from exc
@@ -243,8 +241,9 @@ def _store(resources: Resources, site: Site, items: list[CommentIn]) -> list[tup
         raise ApiError(
             409, "conflict", "a comment with this external_id was stored concurrently; retry"
         ) from exc
-    _enqueue(resources, ids)
-    return out
+    # Serialized after the commit (the session keeps what it loaded), so no write lock waits on it.
+    _enqueue(resources, [s.comment.id for s in stored if s.created])
+    return [(serialize(s.comment), s.created) for s in stored]
 
 
 @bp.post("/comments")
