@@ -75,6 +75,7 @@ HEAD_C = {
     "profanity": 1.0,
     "identity_attack": 2.0,
     "propaganda": 8.0,
+    "threat": 16.0,
     "spam": 1.0,
 }
 # Per head and corpus, a factor on the example weight (chosen on CV, see STATUS.md): the synthetic

@@ -254,10 +254,11 @@ ADDRESSED = [
 ]
 
 
-# Known failure of the quick test model: its n-gram threat head alone (the fast profile) still reads
-# "sollte" addressed to a journalist as a threat. (The default model still misreads both formal addresses
-# above in one profile or the other: docs/models.md, threats.) Kept so that a fix shows up as XPASS.
-KNOWN_THREAT_MISREADINGS = {("Die Journalistin sollte die Zahlen nochmal prüfen.", "fast")}
+# Known failures of the quick test model, marked so that a fix shows up as XPASS. None now: its n-gram
+# threat head alone (the fast profile) read "sollte" addressed to a journalist as a threat until the
+# threat head's regularisation was loosened (C 1 -> 16, classifiers/training.py HEAD_C). (The default
+# model's figures on formal addresses: docs/models.md, threats.)
+KNOWN_THREAT_MISREADINGS: set[tuple[str, str]] = set()
 
 
 @pytest.mark.parametrize(
