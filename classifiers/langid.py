@@ -276,20 +276,30 @@ MIN_PART_LETTERS = 12
 MIN_PART_WORDS = 2
 
 
-def language_parts(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, language) of the text's sentences whose language can be told, in order."""
-    parts = []
+def sentence_spans(text: str, min_words: int = 1) -> list[tuple[int, int]]:
+    """(start, end) of the text's sentences (split after . ! ? …, at line breaks and at |LBR|) that have
+    at least `min_words` words, in order."""
+    spans = []
     start = 0
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
         end = match.start() if match is not None else len(text)
+        if len(_WORD.findall(text[start:end])) >= min_words:
+            spans.append((start, end))
+        if match is not None:
+            start = match.end()
+    return spans
+
+
+def language_parts(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, language) of the text's sentences whose language can be told, in order."""
+    parts = []
+    for start, end in sentence_spans(text, MIN_PART_WORDS):
         piece = text[start:end]
         words = _WORD.findall(piece.casefold())
-        if len(words) >= MIN_PART_WORDS and sum(map(len, words)) >= MIN_PART_LETTERS:
+        if sum(map(len, words)) >= MIN_PART_LETTERS:
             lang = detect_language(piece)
             if lang != UNDETERMINED:
                 parts.append((start, end, lang))
-        if match is not None:
-            start = match.end()
     return parts
 
 

@@ -53,6 +53,20 @@ class Heads:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
+    def select(self, names: list[str]) -> Heads:
+        """The same heads restricted to `names`, in that order."""
+        k = [self.index(n) for n in names]
+        return Heads(
+            names=list(names),
+            coef=np.ascontiguousarray(self.coef[:, k]),
+            intercept=self.intercept[k],
+            cal_a=self.cal_a[k],
+            cal_b=self.cal_b[k],
+            dense_scale=self.dense_scale,
+            style_a=None if self.style_a is None else self.style_a[k],
+            style_b=None if self.style_b is None else self.style_b[k],
+        )
+
     def logits(self, X: sp.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef) + self.intercept
 

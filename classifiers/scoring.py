@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -22,12 +23,12 @@ from classifiers.features import (
     analyse_cues,
     dense_matrix,
 )
-from classifiers.langid import combined_language, detect_language, mixed_parts
+from classifiers.langid import combined_language, detect_language, mixed_parts, sentence_spans
 from classifiers.model import Heads, load_model
 from classifiers.names import is_name, mask_names
-from classifiers.normalize import normalise, shown_text
+from classifiers.normalize import Normalised, normalise, shown_text
 from classifiers.stack import StackHeads, narrative_similarity
-from classifiers.vectorize import Vectorizer
+from classifiers.vectorize import Encoded, Vectorizer
 
 NARRATIVE_FLOOR = 0.3
 # Model spans are computed only for texts where some explained attribute reaches this probability.
@@ -37,6 +38,13 @@ EXPLAINED = ("toxicity", "insult", "profanity", "identity_attack", "threat", "pr
 # stacked heads (`classifiers.stack`), `fast` runs the n-gram heads alone.
 PROFILES = ("full", "fast")
 PROFILE_ENV = "MODERATION_SCORING"
+# Attributes also read sentence by sentence: a threat is one whatever surrounds it, but the models read a
+# comment as a whole, and a civil sentence before it dilutes the threat (written threats unseen in
+# training, one civil sentence before each: 6 % at threat >= 0.5 read whole, 81 % read by sentence;
+# docs/models.md).
+SENTENCE_ATTRIBUTES = ("threat",)
+# A sentence needs this many words to be read on its own (an interjection is read with its comment).
+MIN_SENTENCE_WORDS = 2
 
 
 def configured_profile(env: dict[str, str] | None = None) -> str:
@@ -153,6 +161,16 @@ class Scorer:
         self._encoder = Vectorizer(self._vocabulary, vectorizer.idf_, bool(vectorizer.sublinear_tf), tokens)
         self._lexical_coef = np.ascontiguousarray(heads.coef[:offset])
         self._dense_coef = np.ascontiguousarray(heads.coef[offset:])
+        # What sentences are read for: only the heads of SENTENCE_ATTRIBUTES (`_sentence_scores`).
+        self._sentence_names = [a for a in SENTENCE_ATTRIBUTES if a in heads.names]
+        self._sentence_heads = heads.select(self._sentence_names)
+        self._sentence_lexical = np.ascontiguousarray(self._sentence_heads.coef[:offset])
+        self._sentence_dense = np.ascontiguousarray(self._sentence_heads.coef[offset:])
+        self._sentence_stack = (
+            stack.select(self._sentence_names)
+            if self.profile == "full" and stack is not None and set(self._sentence_names) <= set(stack.names)
+            else None
+        )
         self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
 
     @classmethod
@@ -192,7 +210,15 @@ class Scorer:
             self._phrases = self.encoder.encode([mask_names(t) for t in phrases] if self._masked else phrases)
         return self._phrases
 
-    def _full(self, texts: Sequence[str], logits: np.ndarray, probs: np.ndarray, style: np.ndarray) -> None:
+    def _full(
+        self,
+        texts: Sequence[str],
+        logits: np.ndarray,
+        probs: np.ndarray,
+        style: np.ndarray,
+        *,
+        refine: bool = True,
+    ) -> None:
         """Replaces the stacked heads' probabilities in `probs` by the full profile's (in place)."""
         assert self.stack is not None and self.encoder is not None
         embeddings = self.embeddings(texts)
@@ -207,7 +233,7 @@ class Scorer:
             self.stack.stance_values(embeddings),
         )
         refiner = self.stack.refiner
-        if refiner is not None and self.refiner_encoder is not None:
+        if refine and refiner is not None and self.refiner_encoder is not None:
             column = self.heads.index(refiner.head)
             stacked = self.stack.names.index(refiner.head)
             rows = np.flatnonzero(refiner.wanted(probs[:, column]))
@@ -227,26 +253,54 @@ class Scorer:
     def score(self, texts: Sequence[str]) -> list[ScoreResult]:
         """Scores, language and spans of each text. A comment whose sentences are in different languages
         is also read part by part: each attribute gets the highest score of the whole and its parts, and
-        `lang` names every language in it ("de+kk"), so the policy can hold a part it cannot read."""
+        `lang` names every language in it ("de+kk"), so the policy can hold a part it cannot read. A
+        comment of several sentences is also read sentence by sentence for the attributes of
+        `SENTENCE_ATTRIBUTES` (a threat after a civil sentence is still a threat)."""
         results = self._score(texts)
         mixed = {}
         for k, (text, result) in enumerate(zip(texts, results, strict=True)):
             parts = mixed_parts(text, result.lang)
             if parts:
                 mixed[k] = parts
-        if not mixed:
-            return results
-        pieces = [(k, start, texts[k][start:end]) for k, parts in mixed.items() for start, end, _ in parts]
-        scored = self._score([text for _, _, text in pieces])
-        for (k, start, _), part in zip(pieces, scored, strict=True):
-            results[k] = _with_part(results[k], part, start)
-        for k, parts in mixed.items():
-            results[k] = replace(results[k], lang=combined_language(results[k].lang, parts))
+        if mixed:
+            pieces = [
+                (k, start, texts[k][start:end]) for k, parts in mixed.items() for start, end, _ in parts
+            ]
+            scored = self._score([text for _, _, text in pieces])
+            for (k, start, _), part in zip(pieces, scored, strict=True):
+                results[k] = _with_part(results[k], part, start)
+            for k, parts in mixed.items():
+                results[k] = replace(results[k], lang=combined_language(results[k].lang, parts))
+        sentences = [
+            (k, start, text[start:end])
+            for k, text in enumerate(texts)
+            if len(spans := sentence_spans(text, MIN_SENTENCE_WORDS)) > 1
+            for start, end in spans
+        ]
+        if sentences and self._sentence_names:
+            scores = self._sentence_scores([text for _, _, text in sentences])
+            # A sentence that raises its comment's score to where scores are explained is read in full
+            # (for its spans); a lower raise just takes the sentence's score.
+            names = self._sentence_names
+            explained: list[tuple[int, int, str]] = []
+            for piece, row in zip(sentences, scores, strict=True):
+                k = piece[0]
+                higher: dict[str, Any] = {
+                    a: float(v) for a, v in zip(names, row, strict=True) if v > getattr(results[k], a)
+                }
+                if any(v >= EXPLAIN_FLOOR for v in higher.values()):
+                    explained.append(piece)  # read in full below, for its spans
+                elif higher:
+                    results[k] = replace(results[k], **higher)  # too low to be explained by spans
+            read = self._score([text for _, _, text in explained], refine=False)
+            for (k, start, _), part in zip(explained, read, strict=True):
+                results[k] = _with_part(results[k], part, start, names)
         return results
 
-    def _score(self, texts: Sequence[str]) -> list[ScoreResult]:
-        if not texts:
-            return []
+    def _ngram(
+        self, texts: Sequence[str], heads: Heads, lexical_coef: np.ndarray, dense_coef: np.ndarray
+    ) -> tuple[list[Normalised], Encoded, list[CueAnalysis], np.ndarray, np.ndarray]:
+        """The texts normalised, vectorised and read for cues, and `heads`' n-gram logits."""
         norms = [normalise(t) for t in texts]
         # The models read names of countries and leaders as one placeholder (`classifiers.names`); the
         # cues read the text as it is.
@@ -254,15 +308,45 @@ class Scorer:
         cues = [
             analyse_cues(n, self.catalogue, words) for n, words in zip(norms, encoded.tokens, strict=True)
         ]
-        dense = dense_matrix(cues) * self.heads.dense_scale
+        dense = dense_matrix(cues) * heads.dense_scale
         # Same logits as hstack([tfidf, dense]) @ coef, without building the stacked matrix.
-        logits = (
-            np.asarray(encoded.matrix @ self._lexical_coef) + dense @ self._dense_coef + self.heads.intercept
+        logits = np.asarray(encoded.matrix @ lexical_coef) + dense @ dense_coef + heads.intercept
+        return norms, encoded, cues, dense, logits
+
+    def _sentence_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n_texts, len(self._sentence_names)): the probabilities of the sentence attributes alone, as
+        `_score` computes them (no refiner, spans, language or narratives)."""
+        _, _, _, _, logits = self._ngram(
+            texts, self._sentence_heads, self._sentence_lexical, self._sentence_dense
+        )
+        style = tweet_style(texts)
+        probs = self._sentence_heads.probabilities(logits, style)
+        stack = self._sentence_stack
+        if stack is not None:
+            embeddings = self.embeddings(texts)
+            similarity = np.zeros(len(texts))
+            if stack.meta[:, 3].any():
+                similarity = narrative_similarity(embeddings, self._phrase_embeddings())
+            probs = stack.probabilities(
+                logits,
+                stack.encoder_logits(embeddings),
+                np.asarray(style, dtype=np.float64),
+                similarity,
+                stack.stance_values(embeddings) if stack.stance is not None else None,
+            )
+        return probs
+
+    def _score(self, texts: Sequence[str], *, refine: bool = True) -> list[ScoreResult]:
+        """`refine=False` skips toxicity's refiner (for pieces read for other attributes)."""
+        if not texts:
+            return []
+        norms, encoded, cues, dense, logits = self._ngram(
+            texts, self.heads, self._lexical_coef, self._dense_coef
         )
         style = tweet_style(texts)
         probs = self.heads.probabilities(logits, style)
         if self.profile == "full":
-            self._full(texts, logits, probs, np.asarray(style, dtype=np.float64))
+            self._full(texts, logits, probs, np.asarray(style, dtype=np.float64), refine=refine)
         columns = {name: self._column(probs, name).tolist() for name in EXPLAINED}
         has_threat_head = "threat" in self.heads.names
         # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
@@ -335,10 +419,12 @@ class Scorer:
 _PART_MAX = ("toxicity", "propaganda", "spam", "insult", "profanity", "threat", "identity_attack")
 
 
-def _with_part(whole: ScoreResult, part: ScoreResult, offset: int) -> ScoreResult:
-    """`whole` with each attribute raised to the part's score where the part scores higher, and the
-    part's spans for those attributes (moved to where the part starts in the whole text)."""
-    higher = {name for name in _PART_MAX if getattr(part, name) > getattr(whole, name)}
+def _with_part(
+    whole: ScoreResult, part: ScoreResult, offset: int, names: Sequence[str] = _PART_MAX
+) -> ScoreResult:
+    """`whole` with each attribute of `names` raised to the part's score where the part scores higher,
+    and the part's spans for those attributes (moved to where the part starts in the whole text)."""
+    higher = {name for name in names if getattr(part, name) > getattr(whole, name)}
     if not higher:
         return whole
     spans = whole.spans + [

@@ -43,6 +43,20 @@ class StackHeads:
     def encoder_logits(self, embeddings: np.ndarray) -> np.ndarray:
         return embeddings @ self.coef + self.intercept
 
+    def select(self, names: list[str]) -> StackHeads:
+        """The stacked heads of `names` (in that order), without the refiner; the stance model is kept
+        when one of them weighs it."""
+        k = [self.names.index(n) for n in names]
+        meta = self.meta[k]
+        return StackHeads(
+            names=list(names),
+            coef=np.ascontiguousarray(self.coef[:, k]),
+            intercept=self.intercept[k],
+            meta=meta,
+            meta_b=self.meta_b[k],
+            stance=self.stance if meta.shape[1] > 4 and meta[:, 4].any() else None,
+        )
+
     def stance_values(self, embeddings: np.ndarray) -> np.ndarray:
         if self.stance is None:
             return np.zeros(len(embeddings))

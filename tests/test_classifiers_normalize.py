@@ -182,6 +182,18 @@ def test_a_comment_in_two_languages_is_split_into_its_parts() -> None:
     assert mixed_parts(short, detect_language(short)) == []
 
 
+def test_sentences_are_split_after_end_marks_and_at_line_breaks() -> None:
+    from classifiers.langid import sentence_spans
+
+    text = "Guter Text. Wirklich!\nZweite Zeile |LBR| dritte Zeile… Ok"
+    pieces = [text[a:b] for a, b in sentence_spans(text)]
+    assert pieces == ["Guter Text.", "Wirklich!", "Zweite Zeile", "dritte Zeile…", "Ok"]
+    # Pieces with fewer words than asked for are left out, the offsets of the others are kept.
+    assert [text[a:b] for a, b in sentence_spans(text, 2)] == ["Guter Text.", "Zweite Zeile", "dritte Zeile…"]
+    assert sentence_spans("") == [] and sentence_spans("...") == []
+    assert sentence_spans("Ein Satz ohne Punkt") == [(0, 19)]
+
+
 # Evasion: what a reader sees is what the models read.
 RLO, PDF = "\u202e", "\u202c"
 

@@ -277,6 +277,38 @@ def test_addressing_someone_is_not_a_threat(full: Scorer, profile: str, text: st
     assert full.with_profile(profile).score([text])[0].threat < 0.5
 
 
+# A threat written for this test (in no training file) after civil sentences about the article: read
+# as a whole, the civil sentences dilute it; read sentence by sentence, it is found where it stands.
+CIVIL_OPENING = (
+    "Der Artikel erklärt die Verträge über die Pipeline ausführlich. "
+    "Die Grafik zu den Exporten nach Kasachstan fand ich hilfreich.\n"
+)
+TEST_THREAT = "Herr Redakteur, wir finden Sie und dann werden Sie bluten."
+
+
+@pytest.mark.parametrize("profile", ["full", "fast"])
+def test_a_threat_after_civil_sentences_is_read_on_its_own(full: Scorer, profile: str) -> None:
+    scorer = full.with_profile(profile)
+    comment = CIVIL_OPENING + TEST_THREAT
+    alone = scorer.score([TEST_THREAT])[0]
+    whole = scorer._score([comment])[0]  # the comment read as a whole only
+    got = scorer.score([comment])[0]
+    assert alone.threat >= 0.5
+    # The lean read of sentences computes what the full read does.
+    assert scorer._sentence_scores([TEST_THREAT])[0, 0] == pytest.approx(alone.threat, abs=1e-6)
+    assert got.threat == pytest.approx(max(whole.threat, alone.threat))
+    assert got.threat > whole.threat  # the civil sentences diluted it
+    start = comment.index(TEST_THREAT)
+    added = [s for s in got.spans if s.attribute == "threat" and s not in whole.spans]
+    assert added and all(start <= s.start and s.end <= len(comment) for s in added)
+    # Only the threat is read by sentence: the other scores are those of the whole comment.
+    assert {k: v for k, v in got.values().items() if k != "threat"} == {
+        k: v for k, v in whole.values().items() if k != "threat"
+    }
+    # Civil sentences alone stay civil, read either way.
+    assert scorer.score([CIVIL_OPENING.strip()])[0].threat < 0.5
+
+
 def test_the_stance_model_is_saved_with_the_stack_and_feeds_propaganda_only(full: Scorer) -> None:
     """The full profile reads how a comment treats a claim (a multinomial model over the embedding,
     trained on the written same-topic comments' kinds); only the propaganda head weighs it."""
