@@ -109,6 +109,23 @@ def test_worker_decides_insult_and_civil_comment(
     assert 'moderation_comments{status="approved"} 1.0' in metrics
 
 
+def test_a_threat_after_civil_sentences_is_held_for_the_threat(
+    client: FlaskClient, site: NewSite, context: Any, redis_conn: redis.Redis
+) -> None:
+    """A comment is also read sentence by sentence for threats: civil sentences before a threat do not
+    hide it (written for this test, in no training file)."""
+    opening = "Der Artikel erklärt die Verträge über die Pipeline ausführlich. Die Grafik fand ich hilfreich. "
+    threat = "Herr Redakteur, wir finden Sie und dann werden Sie bluten."
+    cid = post(client, site, opening + threat).get_json()["id"]
+    work(redis_conn)
+    got = get(client, site, cid)
+    assert got["status"] == "held"
+    assert "threat_hold" in [r["code"] for r in got["decision"]["reasons"]]
+    assert got["scores"]["attributes"]["threat"] >= 0.5
+    start = len(opening)
+    assert any(s["attribute"] == "threat" and s["start"] >= start for s in got["spans"])
+
+
 def test_one_job_scores_many_comments_in_one_batch(
     client: FlaskClient, site: NewSite, context: Any, database: Database, redis_conn: redis.Redis
 ) -> None:
