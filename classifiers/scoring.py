@@ -423,11 +423,11 @@ def _with_part(
     whole: ScoreResult, part: ScoreResult, offset: int, names: Sequence[str] = _PART_MAX
 ) -> ScoreResult:
     """`whole` with each attribute of `names` raised to the part's score where the part scores higher,
-    and the part's spans for those attributes (moved to where the part starts in the whole text)."""
+    and explained by the part's spans instead of the whole's (moved to where the part starts)."""
     higher = {name for name in names if getattr(part, name) > getattr(whole, name)}
     if not higher:
         return whole
-    spans = whole.spans + [
+    spans = [s for s in whole.spans if s.attribute not in higher] + [
         Span(s.start + offset, s.end + offset, s.attribute, s.weight)
         for s in part.spans
         if s.attribute in higher

@@ -114,7 +114,9 @@ def test_a_threat_after_civil_sentences_is_held_for_the_threat(
 ) -> None:
     """A comment is also read sentence by sentence for threats: civil sentences before a threat do not
     hide it (written for this test, in no training file)."""
-    opening = "Der Artikel erklärt die Verträge über die Pipeline ausführlich. Die Grafik fand ich hilfreich. "
+    opening = (
+        "Der Artikel erklärt die Verträge über die Pipeline ausführlich. Die Grafik fand ich hilfreich. "
+    )
     threat = "Herr Redakteur, wir finden Sie und dann werden Sie bluten."
     cid = post(client, site, opening + threat).get_json()["id"]
     work(redis_conn)
