@@ -85,6 +85,29 @@ DENSE_NAMES = (
     "question",
 )
 
+# Dense features whose value for a part of a text (a sentence, read with `part_cues`) is never above the
+# whole text's: counts of cue hits, words, links and marks inside it. Not so the ratios, the length and
+# narrative_asserted (a debunk in another sentence lowers only the whole's).
+PART_BOUNDED = frozenset(
+    {
+        "narrative_max",
+        "debunk",
+        "technique_cue_max",
+        "threat_cue",
+        "spam_cue",
+        "urls",
+        "exclamations",
+        "insult_words",
+        "profanity_words",
+        "slur_words",
+        "question",
+    }
+)
+
+
+def length_feature(original: str) -> float:
+    return min(math.log1p(len(original)) / 7.0, 1.0)
+
 
 @dataclass
 class CueAnalysis:
@@ -98,13 +121,19 @@ class CueAnalysis:
     threat: float
     threat_hits: list[CueHit]
     dense: np.ndarray
+    hits: list[CueHit]  # every cue hit in the normalised text (of all kinds), as the catalogue found them
 
 
 def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | None = None) -> CueAnalysis:
     """Cue and lexicon evidence; `tokens` are the text's words if the caller has them already."""
-    text = norm.text
-    original = norm.original
-    hits = catalogue.cues.hits(text)
+    return cue_analysis(norm.text, norm.original, catalogue.cues.hits(norm.text), catalogue, tokens)
+
+
+def cue_analysis(
+    text: str, original: str, hits: list[CueHit], catalogue: Catalogue, tokens: list[str] | None = None
+) -> CueAnalysis:
+    """`analyse_cues` from the catalogue's `hits` in the normalised `text` of `original`: a part of a
+    comment is read from the hits found in the whole comment that fall inside it (`part_cues`)."""
     if hits:
         by_kind: dict[str, list[CueHit]] = {
             "narrative": [],
@@ -155,14 +184,34 @@ def analyse_cues(norm: Normalised, catalogue: Catalogue, tokens: list[str] | Non
             min(sum(map(words["insult"].__contains__, lexical)) / 2.0, 1.0),
             min(sum(map(words["profanity"].__contains__, lexical)) / 2.0, 1.0),
             min(float(sum(map(words["slur"].__contains__, lexical))), 1.0),
-            min(math.log1p(len(original)) / 7.0, 1.0),
+            length_feature(original),
             float("?" in original),
         ],
         dtype=np.float32,
     )
     return CueAnalysis(
-        narrative_hits, narratives, debunk, techniques, technique_hits, threat, threat_hits, dense
+        narrative_hits, narratives, debunk, techniques, technique_hits, threat, threat_hits, dense, hits
     )
+
+
+def part_cues(
+    whole: CueAnalysis,
+    text: str,
+    original: str,
+    start: int,
+    catalogue: Catalogue,
+    tokens: list[str],
+) -> CueAnalysis:
+    """The cue analysis of a part of a comment: `text` is the part of the whole's normalised text that
+    starts at `start`, `original` the part of the original text it comes from, `tokens` its words. The
+    whole's hits inside the part are used (moved to the part's offsets), so the catalogue is not run again."""
+    end = start + len(text)
+    hits = [
+        CueHit(h.label, h.start - start, h.end - start, h.weight)
+        for h in whole.hits
+        if start <= h.start and h.end <= end
+    ]
+    return cue_analysis(text, original, hits, catalogue, tokens)
 
 
 def dense_matrix(analyses: Sequence[CueAnalysis]) -> np.ndarray:

@@ -290,10 +290,11 @@ def sentence_spans(text: str, min_words: int = 1) -> list[tuple[int, int]]:
     return spans
 
 
-def language_parts(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, language) of the text's sentences whose language can be told, in order."""
+def language_parts(text: str, sentences: list[tuple[int, int]] | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, language) of the text's sentences whose language can be told, in order; `sentences`
+    are the text's `sentence_spans(text, MIN_PART_WORDS)` if the caller has them already."""
     parts = []
-    for start, end in sentence_spans(text, MIN_PART_WORDS):
+    for start, end in sentence_spans(text, MIN_PART_WORDS) if sentences is None else sentences:
         piece = text[start:end]
         words = _WORD.findall(piece.casefold())
         if sum(map(len, words)) >= MIN_PART_LETTERS:
@@ -303,10 +304,15 @@ def language_parts(text: str) -> list[tuple[int, int, str]]:
     return parts
 
 
-def mixed_parts(text: str, whole: str) -> list[tuple[int, int, str]]:
+def mixed_parts(
+    text: str, whole: str, sentences: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int, str]]:
     """The parts of a comment written in another language than `whole` (the comment's language), or []
-    when it is written in one language. Runs of sentences in one language are joined."""
-    parts = language_parts(text)
+    when it is written in one language. Runs of sentences in one language are joined. `sentences` as for
+    `language_parts`; a text of one sentence is in one language."""
+    if sentences is not None and len(sentences) < 2:
+        return []
+    parts = language_parts(text, sentences)
     if len({lang for _, _, lang in parts}) < 2:
         return []
     joined: list[tuple[int, int, str]] = []

@@ -316,4 +316,6 @@ def is_name(word: str) -> bool:
 def mask_names(text: str) -> str:
     """`text` with every country or leader name replaced by `PLACEHOLDER` (one word for one word, so
     word positions, and with them spans, stay where they were)."""
+    if NAMES.isdisjoint(map(str.casefold, _WORD.findall(text))):  # most texts name no one
+        return text
     return _WORD.sub(lambda m: PLACEHOLDER if m.group(0).casefold() in NAMES else m.group(0), text)

@@ -14,16 +14,25 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from classifiers.calibration import tweet_style
 from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.encoder import E5Encoder, SentenceEncoder, shared_encoder
-from classifiers.explain import Explainer, cue_spans, model_spans
+from classifiers.explain import Explainer, cue_spans, model_spans, word_ranges
 from classifiers.features import (
     ANALYZERS,
     DENSE_NAMES,
+    PART_BOUNDED,
     TOKEN_SCHEMES,
     CueAnalysis,
     analyse_cues,
     dense_matrix,
+    length_feature,
+    part_cues,
 )
-from classifiers.langid import combined_language, detect_language, mixed_parts, sentence_spans
+from classifiers.langid import (
+    MIN_PART_WORDS,
+    combined_language,
+    detect_language,
+    mixed_parts,
+    sentence_spans,
+)
 from classifiers.model import Heads, load_model
 from classifiers.names import is_name, mask_names
 from classifiers.normalize import Normalised, normalise, shown_text
@@ -43,8 +52,20 @@ PROFILE_ENV = "MODERATION_SCORING"
 # training, one civil sentence before each: 6 % at threat >= 0.5 read whole, 81 % read by sentence;
 # docs/models.md).
 SENTENCE_ATTRIBUTES = ("threat",)
-# A sentence needs this many words to be read on its own (an interjection is read with its comment).
-MIN_SENTENCE_WORDS = 2
+# A sentence needs this many words to be read on its own (an interjection is read with its comment); the
+# same as for a language part, so one split of each comment serves both.
+MIN_SENTENCE_WORDS = MIN_PART_WORDS
+# A sentence's score counts when it is at least this: below, a comment keeps its whole's score.
+SENTENCE_FLOOR = 0.05
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What `_ngram` computed for a batch, kept to read the same texts' sentences from it."""
+
+    norms: list[Normalised]
+    encoded: Encoded
+    cues: list[CueAnalysis]
 
 
 def configured_profile(env: dict[str, str] | None = None) -> str:
@@ -171,6 +192,23 @@ class Scorer:
             if self.profile == "full" and stack is not None and set(self._sentence_names) <= set(stack.names)
             else None
         )
+        # The highest a sentence's dense logit can be, given its whole comment's dense features and its
+        # own length (`_sentences`): a positive weight times the whole's value for features a part never
+        # exceeds (`PART_BOUNDED`), times 1 (every dense feature is in [0, 1]) for the others.
+        scaled = self._sentence_dense * self._sentence_heads.dense_scale
+        self._bound_length = scaled[DENSE_NAMES.index("length")]
+        positive = np.maximum(scaled, 0.0)
+        positive[DENSE_NAMES.index("length")] = 0.0
+        bounded = np.array([name in PART_BOUNDED for name in DENSE_NAMES])
+        self._bound_whole = np.where(bounded[:, None], positive, 0.0)
+        self._bound_constant = np.where(bounded[:, None], 0.0, positive).sum(axis=0)
+        # Sentences that cannot raise their comment's scores are skipped only where a higher logit always
+        # means a higher probability: the n-gram heads alone, calibrated with positive slopes.
+        calibration = self._sentence_heads
+        self._sentence_bound = self._sentence_stack is None and bool(
+            np.all(calibration.cal_a > 0)
+            and (calibration.style_a is None or np.all(calibration.cal_a + calibration.style_a > 0))
+        )
         self._explainer = Explainer(heads.coef[:, [i for _, i in self._explained]], lexicon_columns)
 
     @classmethod
@@ -255,11 +293,13 @@ class Scorer:
         is also read part by part: each attribute gets the highest score of the whole and its parts, and
         `lang` names every language in it ("de+kk"), so the policy can hold a part it cannot read. A
         comment of several sentences is also read sentence by sentence for the attributes of
-        `SENTENCE_ATTRIBUTES` (a threat after a civil sentence is still a threat)."""
-        results = self._score(texts)
+        `SENTENCE_ATTRIBUTES` (a threat after a civil sentence is still a threat); a sentence's score
+        counts from `SENTENCE_FLOOR` on."""
+        results, reading = self._read(texts)
+        split = [sentence_spans(text, MIN_SENTENCE_WORDS) for text in texts]
         mixed = {}
         for k, (text, result) in enumerate(zip(texts, results, strict=True)):
-            parts = mixed_parts(text, result.lang)
+            parts = mixed_parts(text, result.lang, split[k])
             if parts:
                 mixed[k] = parts
         if mixed:
@@ -271,14 +311,9 @@ class Scorer:
                 results[k] = _with_part(results[k], part, start)
             for k, parts in mixed.items():
                 results[k] = replace(results[k], lang=combined_language(results[k].lang, parts))
-        sentences = [
-            (k, start, text[start:end])
-            for k, text in enumerate(texts)
-            if len(spans := sentence_spans(text, MIN_SENTENCE_WORDS)) > 1
-            for start, end in spans
-        ]
-        if sentences and self._sentence_names:
-            scores = self._sentence_scores([text for _, _, text in sentences])
+        several = [(k, spans) for k, spans in enumerate(split) if len(spans) > 1]
+        if several and self._sentence_names:
+            sentences, scores = self._sentences(texts, several, reading, results)
             # A sentence that raises its comment's score to where scores are explained is read in full
             # (for its spans); a lower raise just takes the sentence's score.
             names = self._sentence_names
@@ -286,7 +321,9 @@ class Scorer:
             for piece, row in zip(sentences, scores, strict=True):
                 k = piece[0]
                 higher: dict[str, Any] = {
-                    a: float(v) for a, v in zip(names, row, strict=True) if v > getattr(results[k], a)
+                    a: float(v)
+                    for a, v in zip(names, row, strict=True)
+                    if v > getattr(results[k], a) and v >= SENTENCE_FLOOR
                 }
                 if any(v >= EXPLAIN_FLOOR for v in higher.values()):
                     explained.append(piece)  # read in full below, for its spans
@@ -319,6 +356,96 @@ class Scorer:
         _, _, _, _, logits = self._ngram(
             texts, self._sentence_heads, self._sentence_lexical, self._sentence_dense
         )
+        return self._sentence_probabilities(texts, logits)
+
+    def _sentences(
+        self,
+        texts: Sequence[str],
+        several: list[tuple[int, list[tuple[int, int]]]],
+        reading: _Reading,
+        results: list[ScoreResult],
+    ) -> tuple[list[tuple[int, int, str]], np.ndarray]:
+        """The sentences (text index, start, text) of the texts in `several` (text index, its sentence
+        spans) that may raise their text's score in `results` of a sentence attribute, with their
+        `_sentence_scores`.
+
+        Computed from the whole texts' `reading`: each sentence's n-gram features are its words'
+        features in the whole text's encoding (bigrams inside it only), its cues the whole text's cue
+        hits inside it; only the sentence statistics (length, capitals, punctuation) are counted again.
+        The same as reading each sentence as a text of its own, but for what normalisation does across
+        a sentence's edge; a text whose normalised characters are not in the original order (text
+        written right to left) is read sentence by sentence. In the fast profile a sentence is left out,
+        before its cues are read, when even the highest dense features it could have (`_bound_whole`)
+        would not raise its text's scores: most sentences of most comments."""
+        encoded = reading.encoded
+        group = np.full(len(encoded.word_doc), -1, dtype=np.int64)
+        pieces: list[tuple[int, int, str]] = []
+        # Per piece: its start and end in the normalised text, and the sentence number of each word of
+        # its text (its words are looked up only for pieces that are kept).
+        found: list[tuple[int, int, int, list[int]]] = []
+        direct: list[tuple[int, int, str]] = []
+        for k, spans in several:
+            text = texts[k]
+            norm = reading.norms[k]
+            tokens = encoded.tokens[k]
+            ranges = word_ranges(norm, self._token_pattern)
+            origin = np.asarray(norm.starts, dtype=np.int64)
+            if len(ranges) != len(tokens) or (np.diff(origin) < 0).any():
+                direct.extend((k, start, text[start:end]) for start, end in spans)
+                continue
+            starts = np.array([start for start, _ in spans])
+            ends = np.array([end for _, end in spans])
+            # Each word belongs to the sentence it starts in, or to none (words of a sentence too short
+            # to be read alone).
+            at = origin[[start for start, _ in ranges]] if ranges else np.zeros(0, dtype=np.int64)
+            sentence = np.searchsorted(starts, at, side="right") - 1
+            sentence[(sentence < 0) | (at >= ends[np.maximum(sentence, 0)])] = -1
+            first = encoded.word_start[k]
+            group[first : first + len(tokens)] = np.where(sentence >= 0, sentence + len(pieces), -1)
+            lows = np.searchsorted(origin, starts).tolist()
+            highs = np.searchsorted(origin, ends).tolist()
+            numbers = sentence.tolist()
+            for i, (start, end) in enumerate(spans):
+                found.append((lows[i], highs[i], i, numbers))
+                pieces.append((k, start, text[start:end]))
+        names = self._sentence_names
+        scores = np.zeros((0, len(names)))
+        if pieces:
+            heads = self._sentence_heads
+            lexical = np.asarray(self._encoder.regroup(encoded, group, len(pieces)) @ self._sentence_lexical)
+            if self._sentence_bound:
+                piece_texts = [p for _, _, p in pieces]
+                whole = np.vstack([reading.cues[k].dense for k, _, _ in pieces]).astype(np.float64)
+                length = np.array([length_feature(p) for p in piece_texts])
+                bound = (
+                    lexical
+                    + whole @ self._bound_whole
+                    + length[:, None] * self._bound_length
+                    + self._bound_constant
+                    + heads.intercept
+                )
+                highest = heads.probabilities(bound, tweet_style(piece_texts))
+                current = np.array([[getattr(results[k], a) for a in names] for k, _, _ in pieces])
+                wanted = np.maximum(current, SENTENCE_FLOOR)
+                kept = np.flatnonzero((highest > wanted - 1e-9).any(axis=1)).tolist()
+                pieces = [pieces[i] for i in kept]
+                found = [found[i] for i in kept]
+                lexical = lexical[kept]
+            cues = []
+            for (k, _, piece), (low, high, number, numbers) in zip(pieces, found, strict=True):
+                tokens = encoded.tokens[k]
+                words = [tokens[w] for w, n in enumerate(numbers) if n == number]
+                part = reading.norms[k].text[low:high]
+                cues.append(part_cues(reading.cues[k], part, piece, low, self.catalogue, words))
+            dense = dense_matrix(cues) * heads.dense_scale
+            logits = lexical + dense @ self._sentence_dense + heads.intercept
+            scores = self._sentence_probabilities([p for _, _, p in pieces], logits)
+        if direct:
+            pieces += direct
+            scores = np.vstack([scores, self._sentence_scores([p for _, _, p in direct])])
+        return pieces, scores
+
+    def _sentence_probabilities(self, texts: Sequence[str], logits: np.ndarray) -> np.ndarray:
         style = tweet_style(texts)
         probs = self._sentence_heads.probabilities(logits, style)
         stack = self._sentence_stack
@@ -338,8 +465,12 @@ class Scorer:
 
     def _score(self, texts: Sequence[str], *, refine: bool = True) -> list[ScoreResult]:
         """`refine=False` skips toxicity's refiner (for pieces read for other attributes)."""
+        return self._read(texts, refine=refine)[0]
+
+    def _read(self, texts: Sequence[str], *, refine: bool = True) -> tuple[list[ScoreResult], _Reading]:
+        """`_score`, and what it read of the texts."""
         if not texts:
-            return []
+            return [], _Reading([], self._encoder.encode([]), [])
         norms, encoded, cues, dense, logits = self._ngram(
             texts, self.heads, self._lexical_coef, self._dense_coef
         )
@@ -394,7 +525,7 @@ class Scorer:
                     profile=self.profile,
                 )
             )
-        return results
+        return results, _Reading(norms, encoded, cues)
 
     def _narratives(self, cue: CueAnalysis, propaganda: float) -> list[tuple[str, float]]:
         damp = 1.0 - cue.debunk

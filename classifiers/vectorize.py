@@ -39,6 +39,7 @@ class Encoded:
     occ_word: np.ndarray
     occ_share: np.ndarray
     occ_value: np.ndarray
+    n_own: int  # the first n_own occurrences are words' own features, then each bigram twice (both halves)
 
 
 class Vectorizer:
@@ -109,7 +110,35 @@ class Vectorizer:
             occ_word=np.concatenate([own_word, first, first + 1]),
             occ_share=np.concatenate([np.ones(len(own_feature)), np.full(2 * len(bigrams), 0.5)]),
             occ_value=np.concatenate([value[: len(own_feature)], half, half]),
+            n_own=len(own_feature),
         )
+
+    def regroup(self, encoded: Encoded, group: np.ndarray, n_groups: int) -> sp.csr_matrix:
+        """The TF-IDF matrix of groups of an encoding's words (word w, a global word index, belongs to
+        group `group[w]`, or to none if -1), as encoding each group's words as one text gives it: a bigram
+        counts only inside a group. Reads a comment's sentences from the comment's own encoding."""
+        n_own = encoded.n_own
+        n_bigrams = (len(encoded.occ_feature) - n_own) // 2
+        first = encoded.occ_word[n_own : n_own + n_bigrams]
+        first_group = group[first]
+        bigram_group = np.where(first_group == group[first + 1], first_group, -1)
+        doc = np.concatenate([group[encoded.occ_word[:n_own]], bigram_group])
+        feature = encoded.occ_feature[: n_own + n_bigrams]
+        kept = doc >= 0
+        # No per-occurrence values are needed here, so scipy sums the counts (sorting each row's few
+        # entries, not the whole batch's keys as `_tfidf` does).
+        matrix = sp.csr_matrix(
+            (np.ones(int(kept.sum())), (doc[kept], feature[kept])), shape=(n_groups, self.n_features)
+        )
+        matrix.sum_duplicates()
+        if self.sublinear_tf:
+            np.log(matrix.data, out=matrix.data)
+            matrix.data += 1.0
+        matrix.data *= self.idf[matrix.indices]
+        rows = np.repeat(np.arange(n_groups), np.diff(matrix.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=matrix.data * matrix.data, minlength=n_groups))
+        matrix.data /= np.where(norms > 0, norms, 1.0)[rows]
+        return matrix.astype(np.float32)
 
     def _tfidf(self, doc: np.ndarray, feature: np.ndarray, n_docs: int) -> tuple[sp.csr_matrix, np.ndarray]:
         """The l2-normalised TF-IDF matrix and, per occurrence, its entry divided by its count."""
