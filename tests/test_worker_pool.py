@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 
 from classifiers.registry import Registry
-from moderation.config import Config
+from moderation.config import DEFAULT_WORKER_NICE, Config
 from moderation.store.accounts import NewSite
 from moderation.store.model_versions import register_and_activate
 from tests.conftest import TEST_REDIS_URL, Database
@@ -54,7 +55,7 @@ def _until(check: Any, what: str, log: Path, timeout_s: float = 120) -> Any:
     return result
 
 
-def _start_pool(database: Database, home: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start_pool(database: Database, home: Path, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     """`moderation worker --processes 2` on the test's database and Redis, its output in `log`."""
     env = dict(
         os.environ,
@@ -62,6 +63,7 @@ def _start_pool(database: Database, home: Path, log: Path) -> subprocess.Popen[b
         REDIS_URL=TEST_REDIS_URL,
         MODERATION_HOME=str(home),
         SECRET_KEY="test-secret-key",
+        **extra,
     )
     with log.open("wb") as sink:
         return subprocess.Popen(
@@ -82,11 +84,14 @@ def test_pool_decides_shares_the_model_and_replaces_a_dead_worker(
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "pool.log"
-    pool = _start_pool(database, model_home.home, log)
+    pool = _start_pool(database, model_home.home, log, MODERATION_WORKER_NICE="7")
     try:
         _until(lambda: log.read_text().count("worker ready") >= 2, "two pool workers ready", log)
         assert log.read_text().count("loading model") == 1  # loaded once, by the pool, before the fork
         members = _until(lambda: len(m := _members(pool.pid)) == 2 and m, "two pool members", log)
+        # The pool and its workers yield the CPU to the API at the configured niceness.
+        for pid in [pool.pid, *members]:
+            assert os.getpriority(os.PRIO_PROCESS, pid) == 7
         headers = {"Authorization": f"Bearer {site.secret_key}"}
         body = {"text": "Danke für den Artikel.", "article_id": "a", "author": {"id": "leser-1"}}
         answer = client.post("/api/v1/comments?wait=5000", json=body, headers=headers)
@@ -204,3 +209,12 @@ def test_after_a_model_switch_the_pool_reforks_its_workers_with_the_new_model(
         if pool.poll() is None:
             pool.kill()
             pool.wait()
+
+
+@pytest.mark.parametrize("raw", ["-1", "20", "sieben"])
+def test_worker_niceness_is_validated(raw: str, tmp_path: Path) -> None:
+    env = {"MODERATION_HOME": str(tmp_path), "SECRET_KEY": "k"}
+    with pytest.raises(ValueError, match="MODERATION_WORKER_NICE"):
+        Config.from_env({**env, "MODERATION_WORKER_NICE": raw})
+    assert Config.from_env({**env, "MODERATION_WORKER_NICE": "19"}).worker_nice == 19
+    assert Config.from_env(env).worker_nice == DEFAULT_WORKER_NICE

@@ -92,6 +92,7 @@ def run_pool(config: Config, processes: int, *, reconcile_every_s: float = 15.0)
     finishes its batch first) by new forks that share the new model's pages again."""
     if os.environ.get("MODERATION_SUPERVISED"):
         watch_parent()
+    runtime.lower_priority(config.worker_nice)
     context = preload(config)
     gc.freeze()
     model = context.loaded_version()

@@ -7,6 +7,7 @@ one `WorkerContext` per process and installs it here, and jobs fetch it with `cu
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -135,6 +136,14 @@ class WorkerContext:
 
 
 _context: WorkerContext | None = None
+
+
+def lower_priority(nice: int) -> None:
+    """Run this process (and what it forks) at CPU niceness `nice` (`MODERATION_WORKER_NICE`), never at a
+    higher priority than it runs now."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+        log.info("worker runs at CPU niceness %d", nice)
 
 
 def build_context(config: Config) -> WorkerContext:

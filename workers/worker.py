@@ -136,6 +136,7 @@ def run_worker(
     """Runs RQ jobs until stopped; `context` is one a worker pool loaded before it forked this process
     (`workers.pool`), else this process builds its own."""
     children_die_with_me()  # RQ's scheduler process stops with this worker, even a SIGKILLed one
+    runtime.lower_priority(config.worker_nice)
     if os.environ.get("MODERATION_SUPERVISED"):
         watch_parent()
     context = context or runtime.build_context(config)
