@@ -423,11 +423,12 @@ class Scorer:
                     + length[:, None] * self._bound_length
                     + self._bound_constant
                     + heads.intercept
+                    + 1e-6  # the dense features are float32 where the sentence is read
                 )
                 highest = heads.probabilities(bound, tweet_style(piece_texts))
                 current = np.array([[getattr(results[k], a) for a in names] for k, _, _ in pieces])
                 wanted = np.maximum(current, SENTENCE_FLOOR)
-                kept = np.flatnonzero((highest > wanted - 1e-9).any(axis=1)).tolist()
+                kept = np.flatnonzero((highest >= wanted).any(axis=1)).tolist()
                 pieces = [pieces[i] for i in kept]
                 found = [found[i] for i in kept]
                 lexical = lexical[kept]
