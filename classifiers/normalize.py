@@ -367,15 +367,34 @@ def _unmask_word(word: str) -> str | None:
         return stripped
     parts = _MASK_RUN.split(word)
     masks = _MASK_RUN.findall(word)
+    # Only a word that starts with the first part and ends with the last, and is as long as the masks
+    # allow, can match: most masked-looking words ("cdu-politiker", "z.b") rule out the whole lexicon
+    # here, before a pattern is compiled.
+    first, last = parts[0], parts[-1]
+    shown = sum(map(len, parts))
+    longest = shown + sum(len(m) + 1 for m in masks)
+    possible = [
+        w
+        for w in _lexicon_by_first(first[:1])
+        if shown <= len(w) <= longest and w.startswith(first) and w.endswith(last)
+    ]
+    if not possible:
+        return None
     for exact in (True, False):
         hidden = [f"\\w{{{len(m)}}}" if exact else f"\\w{{0,{len(m) + 1}}}" for m in masks]
         compiled = re.compile(
             "".join(re.escape(part) + (hidden[i] if i < len(hidden) else "") for i, part in enumerate(parts))
         )
-        for candidate in lexicon:
+        for candidate in possible:
             if compiled.fullmatch(candidate):
                 return candidate
     return None
+
+
+@cache
+def _lexicon_by_first(letter: str) -> tuple[str, ...]:
+    """The obfuscation lexicon's words that start with `letter`, in file order."""
+    return tuple(w for w in obfuscation_lexicon() if w.startswith(letter))
 
 
 def _squeeze(match: re.Match[str]) -> str | None:
