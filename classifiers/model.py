@@ -19,17 +19,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from classifiers.encoder import E5_DIM
 from classifiers.errors import ModelLoadError
 from classifiers.features import ANALYZERS, DENSE_NAMES
-from classifiers.stack import META_INPUTS, REFINER_INPUTS, Refiner, StackHeads, Stance
+from classifiers.stack import META_INPUTS, REFINER_INPUTS, LanguageHeads, Refiner, StackHeads, Stance
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
-FORMAT = 7
+FORMAT = 8
 # Format 1 had no style calibration terms (they load as zero); formats 1 and 2 tokenised words only
 # (no emoji tokens), which their vectoriser state says by leaving out "tokens". Format 4 may add the
 # `full` profile's stacked heads ("stack"); a model without them scores the `fast` profile only. Format 5
 # added the stance model, format 6 toxicity's e5 refiner (a stack without one scores as before), format 7
-# the refiner's weight (format 6 refiners take the refined probability alone: weight 1).
-READABLE_FORMATS = (1, 2, 3, 4, 5, 6, 7)
+# the refiner's weight (format 6 refiners take the refined probability alone: weight 1), format 8 the
+# language heads (e5 heads for comments in languages the sentence encoder does not read; optional).
+READABLE_FORMATS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 # Types a model file may contain beyond skops' defaults (dicts, lists, str, numbers, numpy arrays).
 # The analyzer is referenced by name when a vectoriser is saved whole; anything else is refused.
@@ -175,6 +176,17 @@ def save_model(
                 "meta_b": float(r.meta_b),
                 "weight": float(r.weight),
             }
+        if stack.languages is not None:
+            g = stack.languages
+            stack_state["languages"] = {
+                "languages": list(g.languages),
+                "names": list(g.names),
+                "coef": g.coef,
+                "intercept": np.asarray(g.intercept, dtype=np.float64),
+                "cal_a": np.asarray(g.cal_a, dtype=np.float64),
+                "cal_b": np.asarray(g.cal_b, dtype=np.float64),
+                "weight": float(g.weight),
+            }
         state["stack"] = stack_state
     sio.dump(state, model_dir / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
     check_trusted(model_dir / MODEL_FILE)
@@ -240,6 +252,27 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                     raise ModelLoadError("the refiner has inconsistent shapes")
                 if not 0.0 <= refiner.weight <= 1.0:
                     raise ModelLoadError("the refiner's weight is not within 0-1")
+            languages = None
+            if "languages" in k:
+                g = k["languages"]
+                languages = LanguageHeads(
+                    languages=[str(x) for x in g["languages"]],
+                    names=[str(x) for x in g["names"]],
+                    coef=np.asarray(g["coef"], dtype=np.float32),
+                    intercept=np.asarray(g["intercept"], dtype=np.float64),
+                    cal_a=np.asarray(g["cal_a"], dtype=np.float64),
+                    cal_b=np.asarray(g["cal_b"], dtype=np.float64),
+                    weight=float(g["weight"]),
+                )
+                n_language = len(languages.names)
+                if languages.coef.shape != (E5_DIM, n_language) or any(
+                    v.shape != (n_language,) for v in (languages.intercept, languages.cal_a, languages.cal_b)
+                ):
+                    raise ModelLoadError("the language heads have inconsistent shapes")
+                if not 0.0 <= languages.weight <= 1.0:
+                    raise ModelLoadError("the language heads' weight is not within 0-1")
+                if any(name not in heads.names for name in languages.names):
+                    raise ModelLoadError("a language head has no n-gram head")
             stack = StackHeads(
                 names=[str(n) for n in k["names"]],
                 coef=np.asarray(k["coef"], dtype=np.float32),
@@ -248,6 +281,7 @@ def load_model(model_dir: Path) -> tuple[TfidfVectorizer, Heads, dict, StackHead
                 meta_b=np.asarray(k["meta_b"], dtype=np.float64),
                 stance=stance,
                 refiner=refiner,
+                languages=languages,
             )
             n = len(stack.names)
             if (

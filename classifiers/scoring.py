@@ -36,7 +36,7 @@ from classifiers.langid import (
 from classifiers.model import Heads, load_model
 from classifiers.names import is_name, mask_names
 from classifiers.normalize import Normalised, normalise, shown_text
-from classifiers.stack import StackHeads, narrative_similarity
+from classifiers.stack import StackHeads, blend, narrative_similarity
 from classifiers.vectorize import Encoded, Vectorizer
 
 NARRATIVE_FLOOR = 0.3
@@ -153,7 +153,9 @@ class Scorer:
         # The e5 encoder of toxicity's refiner, loaded on first use (its model file is memory-mapped).
         self.refiner_encoder = (
             (refiner_encoder or shared_encoder(kind=E5Encoder))
-            if self.profile == "full" and stack is not None and stack.refiner is not None
+            if self.profile == "full"
+            and stack is not None
+            and (stack.refiner is not None or stack.languages is not None)
             else None
         )
         self._stack_columns = [heads.index(n) for n in stack.names] if stack is not None else []
@@ -254,10 +256,12 @@ class Scorer:
         logits: np.ndarray,
         probs: np.ndarray,
         style: np.ndarray,
+        langs: Sequence[str],
         *,
         refine: bool = True,
     ) -> None:
-        """Replaces the stacked heads' probabilities in `probs` by the full profile's (in place)."""
+        """Replaces the stacked heads' probabilities in `probs` by the full profile's (in place); texts
+        whose language (`langs`) is one of the language heads' also get e5's reading of those heads."""
         assert self.stack is not None and self.encoder is not None
         embeddings = self.embeddings(texts)
         similarity = narrative_similarity(embeddings, self._phrase_embeddings())
@@ -282,6 +286,18 @@ class Scorer:
                     logits[rows, column], encoder_logits[rows, stacked], e5, style[rows]
                 )
                 probs[rows, column] = refiner.blend(probs[rows, column], refined)
+        languages = self.stack.languages
+        if languages is not None and self.refiner_encoder is not None:
+            rows = np.array(
+                [i for i, lang in enumerate(langs) if lang in languages.languages], dtype=np.int64
+            )
+            if len(rows):
+                chosen = [texts[int(i)] for i in rows]
+                e5 = self.refiner_encoder.encode([mask_names(t) for t in chosen] if self._masked else chosen)
+                read = languages.probabilities(e5)
+                for j, name in enumerate(languages.names):
+                    column = self.heads.index(name)
+                    probs[rows, column] = blend(languages.weight, probs[rows, column], read[:, j])
 
     def _column(self, probs: np.ndarray, name: str) -> np.ndarray:
         if name in self.heads.names:
@@ -477,8 +493,9 @@ class Scorer:
         )
         style = tweet_style(texts)
         probs = self.heads.probabilities(logits, style)
+        langs = [detect_language(shown_text(text)) for text in texts]
         if self.profile == "full":
-            self._full(texts, logits, probs, np.asarray(style, dtype=np.float64), refine=refine)
+            self._full(texts, logits, probs, np.asarray(style, dtype=np.float64), langs, refine=refine)
         columns = {name: self._column(probs, name).tolist() for name in EXPLAINED}
         has_threat_head = "threat" in self.heads.names
         # Technique heads learn "which technique, given persuasive text" (SemEval memes nearly all carry
@@ -521,7 +538,7 @@ class Scorer:
                     identity_attack=columns["identity_attack"][k],
                     techniques=self._techniques(technique_rows[k], cue, propaganda, narratives),
                     narratives=narratives,
-                    lang=detect_language(shown_text(text)),
+                    lang=langs[k],
                     spans=[Span(s.start, s.end, s.attribute, s.weight) for s in spans],
                     profile=self.profile,
                 )

@@ -18,6 +18,7 @@ from joblib import Parallel, delayed
 from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from classifiers.augment import catalogue_examples
 from classifiers.calibration import Calibration, fit_platt, tweet_style
@@ -36,13 +37,19 @@ from classifiers.corpora import LICENCES, Example, load_corpora
 from classifiers.encoder import SentenceEncoder
 from classifiers.evaluation import binary_report
 from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matrix
+from classifiers.langid import detect_language
 from classifiers.model import Heads
 from classifiers.names import mask_names
-from classifiers.normalize import normalise
+from classifiers.normalize import normalise, shown_text
 from classifiers.registry import Registry
 from classifiers.stack import (
     DEFAULT_ENCODER_C,
+    E5_LANGUAGES,
     ENCODER_C,
+    LANGUAGE_C,
+    LANGUAGE_HEADS,
+    LANGUAGE_SKIPPED_SOURCES,
+    LANGUAGE_WEIGHT,
     META_INPUTS,
     REFINED,
     REFINER_BAND,
@@ -51,6 +58,7 @@ from classifiers.stack import (
     REFINER_WEIGHT,
     STACKED,
     STANCE_SOURCE,
+    LanguageHeads,
     Refiner,
     StackHeads,
     Stance,
@@ -353,6 +361,85 @@ def fit_refiner(
     return refiner, refined, card
 
 
+def fit_language_heads(
+    examples: list[Example],
+    bases: dict[str, Base],
+    stacked: dict[str, np.ndarray],
+    refiner_encoder: SentenceEncoder,
+    jobs: int,
+    say: ProgressFn,
+) -> tuple[LanguageHeads | None, dict]:
+    """The language heads (`classifiers.stack.LanguageHeads`): per head of LANGUAGE_HEADS, a logistic
+    regression over the e5 embedding on the head's comment-domain rows in every language and its folds,
+    Platt-scaled on its out-of-fold values. The card gets, per language of E5_LANGUAGES, the out-of-fold
+    AUC on the rows in that language of the stack alone (`stacked`: its out-of-fold probability per
+    example), of the e5 head alone and of their blends."""
+    refiner_encoder.use_seed()
+    names, coefs, intercepts, cal_a, cal_b = [], [], [], [], []
+    report: dict[str, Any] = {"languages": list(E5_LANGUAGES), "weight": LANGUAGE_WEIGHT, "heads": {}}
+    language = {}
+    for head in LANGUAGE_HEADS:
+        base = bases.get(head)
+        if base is None:
+            continue
+        kept = np.array([examples[i].source not in LANGUAGE_SKIPPED_SOURCES for i in base.rows])
+        if kept.sum() < 50 or len(set(base.y[kept])) < 2:
+            continue
+        position = np.full(len(base.rows), -1)
+        position[kept] = np.arange(int(kept.sum()))
+        splits = [(position[tr[kept[tr]]], position[te[kept[te]]]) for tr, te in base.splits]
+        rows = base.rows[kept]
+        y, w = base.y[kept], base.w[kept]
+        say(f"language head {head}: embedding {len(rows)} texts with {refiner_encoder.name} (seed, cache)")
+        E = refiner_encoder.encode([mask_names(examples[i].text) for i in rows], progress=say)
+        fitted = fit_encoder_head(E, y, w, LANGUAGE_C, splits, jobs)
+        a, b = fit_meta(fitted.oof[:, None], y, w)
+        names.append(head)
+        coefs.append(fitted.coef)
+        intercepts.append(fitted.intercept)
+        cal_a.append(float(a[0]))
+        cal_b.append(b)
+        e5 = expit(fitted.oof * a[0] + b)
+        stack = stacked[head][rows]
+        figures: dict[str, Any] = {"rows": int(len(rows)), "auc_out_of_fold": _auc(y, e5)}
+        for lang in E5_LANGUAGES:
+            for i in rows:
+                if int(i) not in language:
+                    language[int(i)] = detect_language(shown_text(examples[int(i)].text))
+            mine = np.array([language[int(i)] == lang for i in rows])
+            if mine.sum() < 10 or len(set(y[mine])) < 2:
+                continue
+            figures[lang] = {
+                "rows": int(mine.sum()),
+                "auc_stack": _auc(y[mine], stack[mine]),
+                "auc_e5": _auc(y[mine], e5[mine]),
+                **{
+                    f"auc_blend_{weight}": _auc(y[mine], blend(weight, stack[mine], e5[mine]))
+                    for weight in (0.25, 0.5, 0.75)
+                },
+            }
+        report["heads"][head] = figures
+        say(f"language head {head}: {figures}")
+    if not names:
+        return None, report
+    heads = LanguageHeads(
+        languages=list(E5_LANGUAGES),
+        names=names,
+        coef=np.column_stack(coefs).astype(np.float32),
+        intercept=np.array(intercepts),
+        cal_a=np.array(cal_a),
+        cal_b=np.array(cal_b),
+        weight=LANGUAGE_WEIGHT,
+    )
+    return heads, report
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    if len(set(y.tolist())) < 2:
+        return None
+    return round(float(roc_auc_score(y, p)), 4)
+
+
 def fit_stack(
     examples: list[Example],
     bases: dict[str, Base],
@@ -418,6 +505,11 @@ def fit_stack(
         if transfer_report is not None:
             metrics[head]["transfer_meta_from_other_corpora"] = transfer_report
         say(f"stacked head {head} ({time.perf_counter() - started:.1f}s)")
+    languages: LanguageHeads | None = None
+    if refiner_encoder is not None:
+        languages, metrics["language_heads"] = fit_language_heads(
+            examples, bases, oof_full, refiner_encoder, jobs, say
+        )
     for head, values in oof_fast.items():
         oof_full.setdefault(head, values)
     stack = StackHeads(
@@ -428,6 +520,7 @@ def fit_stack(
         meta_b=np.array(meta_bs),
         stance=stance,
         refiner=refiner,
+        languages=languages,
     )
     return stack, oof_full, metrics
 
@@ -486,6 +579,19 @@ def profiles_card(
                 f"only comments whose stacked {stack.refiner.head} probability is within the band (their "
                 "probability: weight x the refined one + the rest x the stack's); the others keep the "
                 "stack's probability"
+            ),
+        }
+    if stack.languages is not None and refiner_encoder is not None:
+        full["language_heads"] = {
+            "languages": list(stack.languages.languages),
+            "heads": list(stack.languages.names),
+            "encoder": refiner_encoder.name,
+            "encoder_package": refiner_encoder.package,
+            "encoder_licence": refiner_encoder.licence,
+            "weight": stack.languages.weight,
+            "reads": (
+                "only comments whose language is one of `languages` (the sentence encoder does not read "
+                "them): each head's probability is weight x the e5 head's + the rest x the stack's"
             ),
         }
     return {"fast": fast, "full": full}

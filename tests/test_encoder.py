@@ -439,6 +439,7 @@ def test_a_model_saved_before_the_refiner_still_loads_and_never_loads_e5(
     vectorizer, heads, card, stack = load_model(registry.path(version))
     assert stack is not None and stack.refiner is not None
     stack.refiner = None
+    stack.languages = None  # (format 8)
     save_model(tmp_path / "old", vectorizer, heads, card, stack)
     scorer = Scorer.load(tmp_path / "old", profile="full")
     assert scorer.stack is not None and scorer.stack.refiner is None and scorer.refiner_encoder is None
@@ -465,17 +466,111 @@ def test_a_refiner_with_the_wrong_shape_or_weight_is_refused(registry: Registry,
         load_model(tmp_path / "bad")
 
 
+# -- language heads: e5 reads Ukrainian and Kazakh comments ----------------------------------------------
+
+LANGUAGE_TEXTS = [
+    "Дякую за статтю, дуже цікаво і чесно написано.",
+    "Якщо ще раз напишеш таке про нас, то пошкодуєш, ми знайдемо твою машину.",
+    "Бұл мақала өте жақсы, рахмет авторға.",
+    "Сен бәріміздің алдымызда жауап бересің, күт.",
+    "Die Analyse zu den Pipelines am Kaspischen Meer fand ich hilfreich.",
+    "Спасибо за статью, очень интересно.",
+]
+
+
+def test_language_heads_read_ukrainian_and_kazakh_comments_and_nothing_else(
+    full: Scorer, tmp_path: Path
+) -> None:
+    """Comments in a language USE does not read but e5 does get e5's reading of the language heads,
+    averaged with the stack's by the heads' weight; every other comment and score stays as it was."""
+    stack = full.stack
+    assert stack is not None and stack.languages is not None
+    languages = stack.languages
+    assert set(languages.languages) == {"uk", "kk"}
+    assert set(languages.names) <= {"toxicity", "threat", "identity_attack", "propaganda"}
+    assert "threat" in languages.names and 0.0 < languages.weight < 1.0
+    e5 = E5Encoder(tmp_path)
+
+    def scorer(heads: object) -> Scorer:
+        return Scorer(
+            full.vectorizer,
+            full.heads,
+            full.card,
+            dataclasses.replace(stack, languages=heads),
+            full.catalogue,
+            profile="full",
+            encoder=full.encoder,
+            refiner_encoder=e5,
+        )
+
+    before = scorer(None)._score(LANGUAGE_TEXTS)
+    after = scorer(languages)._score(LANGUAGE_TEXTS)
+    alone = scorer(dataclasses.replace(languages, weight=1.0))._score(LANGUAGE_TEXTS)
+    assert [r.lang for r in after] == ["uk", "uk", "kk", "kk", "de", "ru"]
+    w = languages.weight
+    for b, a, e in zip(before, after, alone, strict=True):
+        if a.lang not in languages.languages:
+            assert a.values() == b.values()
+            continue
+        for name, value in a.values().items():
+            if name in languages.names:
+                assert 0.0 <= value <= 1.0
+                assert value == pytest.approx(w * getattr(e, name) + (1 - w) * getattr(b, name), abs=1e-9)
+            elif not name.startswith("technique"):
+                assert value == b.values()[name], name
+    assert any(
+        abs(getattr(a, n) - getattr(b, n)) > 1e-3
+        for a, b in zip(after, before, strict=True)
+        for n in languages.names
+    )
+    # The card says what they are, where they apply, and how they did out of fold.
+    card = full.card["profiles"]["full"]["language_heads"]
+    assert card["languages"] == ["uk", "kk"] and card["encoder"] == E5_NAME
+    assert card["encoder_licence"] == E5_LICENCE and card["weight"] == languages.weight
+    figures = full.card["metrics"]["full_profile"]["language_heads"]["heads"]
+    assert set(figures) == set(languages.names)
+    assert all(0.5 <= f["auc_out_of_fold"] <= 1.0 for f in figures.values())
+
+
+def test_a_model_without_language_heads_still_loads_and_bad_ones_are_refused(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from classifiers.errors import ModelLoadError
+    from classifiers.model import load_model, save_model
+
+    version = registry.latest()
+    assert version is not None
+    vectorizer, heads, card, stack = load_model(registry.path(version))
+    assert stack is not None and stack.languages is not None
+    languages = stack.languages
+    stack.languages = None
+    save_model(tmp_path / "old", vectorizer, heads, card, stack)
+    old = Scorer.load(tmp_path / "old", profile="full")
+    assert old.stack is not None and old.stack.languages is None
+    assert 0.0 <= old.score(LANGUAGE_TEXTS[:1])[0].threat <= 1.0
+    stack.languages = dataclasses.replace(languages, weight=1.5)
+    save_model(tmp_path / "bad-weight", vectorizer, heads, card, stack)
+    with pytest.raises(ModelLoadError, match="language heads' weight"):
+        load_model(tmp_path / "bad-weight")
+    stack.languages = dataclasses.replace(languages, coef=languages.coef[:100])
+    save_model(tmp_path / "bad-shape", vectorizer, heads, card, stack)
+    with pytest.raises(ModelLoadError, match="language heads"):
+        load_model(tmp_path / "bad-shape")
+
+
 def test_the_shipped_seed_covers_the_training_texts_and_spares_the_model(tmp_path: Path) -> None:
     """A first training looks the training texts up in the shipped file instead of embedding them."""
-    from classifiers.corpora import load_germeval2018
+    from classifiers.corpora import load_germeval2018, load_written_group_hate
 
     seed = read_seed(SEED_DIR / f"{E5_NAME}.npz", E5_DIM)
     assert len(seed) > 10_000
     texts = [mask_names(e.text) for e in load_germeval2018()[:50]]
+    # The language heads' rows too (the last rows are the Ukrainian and Kazakh batch's).
+    texts += [mask_names(e.text) for e in load_written_group_hate()[-20:]]
     encoder = E5Encoder(tmp_path)
     encoder.use_seed()
     vectors = encoder.encode(texts)
-    assert encoder._model is None  # nothing was embedded: all 50 came from the seed
+    assert encoder._model is None  # nothing was embedded: all 70 came from the seed
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
     # ... and they are what the model computes for those texts (float16 rounding apart).
     fresh = E5Encoder(None).encode(texts[:3])

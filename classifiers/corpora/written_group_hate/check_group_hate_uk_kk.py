@@ -81,7 +81,8 @@ problems: list[str] = []
 
 
 def norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    text = text.replace("’", "'").replace("ʼ", "'")
     text = re.sub(r"[^\w\s']", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -224,10 +225,13 @@ for kind in KINDS1 + KINDS0:
 groups = Counter(r[4] for r in good)
 print(f"groups ({len(groups)}):", ", ".join(f"{g}={c}" for g, c in groups.most_common()))
 multi = Counter((r[1], r[2]) for r in good if sentences(r[5]) > 1)
-print("rows of 2-3 sentences:", ", ".join(f"{lg}/label {lb}={multi[(lg, lb)]}" for lg in LANGS for lb in "10"))
+print(
+    "rows of 2-3 sentences:", ", ".join(f"{lg}/label {lb}={multi[(lg, lb)]}" for lg in LANGS for lb in "10")
+)
 lens = [len(r[5]) for r in good]
 print(f"length: min {min(lens)}, max {max(lens)}, mean {sum(lens) / len(lens):.0f}")
-print(f"max 4-gram Jaccard: within file {max_in:.2f} {pair_in}, against {', '.join(OTHERS)} {max_out:.2f} {pair_out}")
+print(f"max 4-gram Jaccard: within file {max_in:.2f} {pair_in},")
+print(f"  against {', '.join(OTHERS)} {max_out:.2f} {pair_out}")
 print(f"forbidden fragments checked: {len(FORBIDDEN)}, stem combinations: {len(COMBOS)}")
 if problems:
     print(f"{len(problems)} problem(s):")

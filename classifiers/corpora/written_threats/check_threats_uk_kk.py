@@ -205,7 +205,8 @@ for a in range(len(g_new)):
             problems.append(f"{ida} ~ {idb}: Jaccard {j:.2f}")
 
 # report
-print(f"{FILE.name}: {len(rows)} rows; compared with {len(other_rows)} rows of {', '.join(p.name for p in others)}")
+compared = ", ".join(p.name for p in others)
+print(f"{FILE.name}: {len(rows)} rows; compared with {len(other_rows)} rows of {compared}")
 print("lang/label:", ", ".join(f"{lg}/{b}={counts[(lg, b)]}" for lg in LANGS for b in ("1", "0")))
 for label, kinds in (("1", KINDS1), ("0", KINDS0)):
     kc = Counter((r[3], r[1]) for r in rows if r[2] == label)
