@@ -167,6 +167,53 @@ def test_unmasking_does_not_depend_on_the_process_hash_seed() -> None:
     assert "arschloch" in outputs.pop()
 
 
+def _unmask_by_trying_every_word(word: str) -> str | None:
+    """The masked-word restoration without narrowing the lexicon first: every word tried, in order."""
+    import re
+
+    from classifiers.normalize import _MASK_RUN, obfuscation_lexicon
+
+    lexicon = obfuscation_lexicon()
+    stripped = _MASK_RUN.sub("", word)
+    if stripped in lexicon:
+        return stripped
+    parts, masks = _MASK_RUN.split(word), _MASK_RUN.findall(word)
+    for exact in (True, False):
+        hidden = [f"\\w{{{len(m)}}}" if exact else f"\\w{{0,{len(m) + 1}}}" for m in masks]
+        pattern = "".join(re.escape(p) + (hidden[i] if i < len(hidden) else "") for i, p in enumerate(parts))
+        for candidate in lexicon:
+            if re.fullmatch(pattern, candidate):
+                return candidate
+    return None
+
+
+def _masked_words() -> st.SearchStrategy[str]:
+    """Lexicon words with letters masked, hyphenated compounds and abbreviations."""
+    from classifiers.normalize import obfuscation_lexicon
+
+    lexicon = [w for w in obfuscation_lexicon() if w.isalpha() and len(w) >= 3]
+
+    @st.composite
+    def masked(draw: st.DrawFn) -> str:
+        word = draw(st.sampled_from(lexicon))
+        start = draw(st.integers(1, len(word) - 2))
+        end = draw(st.integers(start + 1, len(word) - 1))
+        mask = draw(st.sampled_from("*#+-_."))
+        return word[:start] + mask * draw(st.integers(1, end - start + 1)) + word[end:]
+
+    letters = st.text("abcdefghijklmnopqrstuvwxyzäöüß", min_size=1, max_size=8)
+    compound = st.builds(lambda a, m, b: a + m + b, letters, st.sampled_from(["-", ".", "*", "--"]), letters)
+    return masked() | compound
+
+
+@settings(max_examples=400, deadline=None)
+@given(_masked_words())
+def test_narrowing_the_lexicon_restores_the_same_words_as_trying_every_word(word: str) -> None:
+    from classifiers.normalize import _unmask_word
+
+    assert _unmask_word(word) == _unmask_by_trying_every_word(word)
+
+
 def test_a_comment_in_two_languages_is_split_into_its_parts() -> None:
     from classifiers.langid import combined_language, detect_language, mixed_parts
 
