@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,11 @@ def _is_other_language(text: str) -> bool:
 def detect_language(text: str) -> str:
     """Return "de", "en", "ru", "uk", "kk", "other" or "und" for one (original or normalised) text."""
     folded = text.casefold()
-    words = _WORD.findall(folded)
+    return _detect(text, folded, _WORD.findall(folded))
+
+
+def _detect(text: str, folded: str, words: list[str]) -> str:
+    """`detect_language` with the text's casefolded form and its words (`_WORD` in it) at hand."""
     if not words:
         return UNDETERMINED
     # Cheap tests first: most comments are in Latin script only.
@@ -283,7 +288,8 @@ def sentence_spans(text: str, min_words: int = 1) -> list[tuple[int, int]]:
     start = 0
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
         end = match.start() if match is not None else len(text)
-        if len(_WORD.findall(text[start:end])) >= min_words:
+        # Only whether it has `min_words` words matters: stop counting there.
+        if sum(1 for _ in islice(_WORD.finditer(text, start, end), min_words)) >= min_words:
             spans.append((start, end))
         if match is not None:
             start = match.end()
@@ -296,9 +302,10 @@ def language_parts(text: str, sentences: list[tuple[int, int]] | None = None) ->
     parts = []
     for start, end in sentence_spans(text, MIN_PART_WORDS) if sentences is None else sentences:
         piece = text[start:end]
-        words = _WORD.findall(piece.casefold())
+        folded = piece.casefold()
+        words = _WORD.findall(folded)
         if sum(map(len, words)) >= MIN_PART_LETTERS:
-            lang = detect_language(piece)
+            lang = _detect(piece, folded, words)
             if lang != UNDETERMINED:
                 parts.append((start, end, lang))
     return parts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import cast
 
 import numpy as np
@@ -86,7 +87,7 @@ class Vectorizer:
         per_word = cast(list[np.ndarray], found)  # every miss is filled in now
         # Bigrams: word k with word k + 1, except across documents (the last word of each has none).
         keys = [f"b:{a}_{b}" for a, b in zip(flat, flat[1:], strict=False)]
-        ids = np.array([-1 if j is None else j for j in map(vocab.get, keys)], dtype=np.int64)
+        ids = np.fromiter(map(vocab.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         if len(ids):
             ids[(word_start + counts - 1)[counts > 0][:-1]] = -1
         has_bigram = ids >= 0
