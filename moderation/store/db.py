@@ -19,13 +19,26 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+# SQLite copies the write-ahead log back into the database (a checkpoint, with an fsync of both files)
+# at the commit that finds the log this many pages long (SQLite's default).
+WAL_AUTOCHECKPOINT_PAGES = 1000
+# The API's connections checkpoint only when the log has grown this long (about 40 MB of 4 KB pages):
+# the workers' commits checkpoint first, so a comment's POST does not wait for the disk. The bound keeps
+# the log from growing without end when no worker runs.
+API_WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
+def _sqlite_pragmas(autocheckpoint_pages: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
+        cursor.close()
+
+    return on_connect
 
 
 def private_file(path: Path) -> None:
@@ -40,14 +53,22 @@ def private_file(path: Path) -> None:
         pass  # not ours to change (e.g. a file another account provides); SQLite reports real problems
 
 
-def make_engine(url: str) -> Engine:
-    """Creates the engine for `url` (SQLite file, or PostgreSQL through psycopg)."""
+def api_engine(url: str) -> Engine:
+    """The engine of an API process: on SQLite it leaves checkpoints to the workers' commits."""
+    return make_engine(url, wal_autocheckpoint_pages=API_WAL_AUTOCHECKPOINT_PAGES)
+
+
+def make_engine(url: str, *, wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES) -> Engine:
+    """Creates the engine for `url` (SQLite file, or PostgreSQL through psycopg).
+
+    `wal_autocheckpoint_pages`: SQLite only, the log length at which a commit of this engine's
+    connections checkpoints (`API_WAL_AUTOCHECKPOINT_PAGES` for the API's)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             private_file(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(wal_autocheckpoint_pages))
         return engine
     # A database that does not answer fails a connection attempt after a few seconds (psycopg's
     # minimum is 2), instead of holding the request until the operating system gives up.

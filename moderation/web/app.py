@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.config import Config
 from moderation.resources import Resources
+from moderation.store.db import api_engine
 from moderation.web import (
     api,
     api_docs,
@@ -34,7 +35,8 @@ def create_app(
 ) -> Flask:
     """Builds the app: defaults, then the environment (`Config.from_env`), then a test's overrides."""
     if resources is None:
-        resources = Resources.from_config(config or Config.from_env())
+        config = config or Config.from_env()
+        resources = Resources.from_config(config, engine=api_engine(config.database_url))
     config = resources.config
     app = Flask(__name__)
     if config.trusted_proxies:
