@@ -234,6 +234,15 @@ class Scorer:
             refiner_encoder=self.refiner_encoder,
         )
 
+    @property
+    def read_languages(self) -> tuple[str, ...]:
+        """The languages beyond German, English and Russian this scorer reads with heads of their own:
+        the language heads' (Ukrainian, Kazakh) in the `full` profile, none in the `fast` one."""
+        heads = self.stack.languages if self.stack is not None else None
+        if heads is None or self.refiner_encoder is None:
+            return ()
+        return tuple(heads.languages)
+
     def with_profile(self, profile: str) -> Scorer:
         return Scorer(self.vectorizer, self.heads, self.card, self.stack, self.catalogue, profile=profile)
 

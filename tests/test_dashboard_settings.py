@@ -144,6 +144,44 @@ def test_save_policy_and_webhook(client: FlaskClient, token: str, site: NewSite,
         ).first()
 
 
+def test_a_site_chooses_to_decide_kazakh_comments_by_their_scores(
+    client: FlaskClient, token: str, site: NewSite, database: Database
+) -> None:
+    page = client.get(f"/settings/sites/{site.site.id}").get_data(as_text=True)
+    assert re.search(r'name="score_language_uk" >', page) and re.search(r'name="score_language_kk" >', page)
+    response = client.post(
+        f"/settings/sites/{site.site.id}",
+        data=policy_form(token, intent="save", score_language_kk="on", score_language_xx="on"),
+    )
+    assert response.status_code == 302
+    with database.sessions() as session:
+        stored = session.get(Site, site.site.id)
+        assert stored is not None and SitePolicy.from_dict(stored.policy).score_languages == ("kk",)
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "site.policy_changed").order_by(AuditEvent.id.desc())
+        ).first()
+        assert event is not None and event.data["policy"]["score_languages"] == ["kk"]
+        assert event.data["previous"]["score_languages"] == []
+    page = client.get(f"/settings/sites/{site.site.id}").get_data(as_text=True)
+    assert re.search(r'name="score_language_kk" checked', page)
+    assert re.search(r'name="score_language_uk" >', page)
+    # A refused save keeps the tick as typed, and stores nothing.
+    refused = client.post(
+        f"/settings/sites/{site.site.id}",
+        data=policy_form(token, intent="save", spam_hold="viel", score_language_uk="on"),
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.search(r'name="score_language_uk" checked', html)
+    assert re.search(r'name="score_language_kk" >', html)
+    with database.sessions() as session:
+        stored = session.get(Site, site.site.id)
+        assert stored is not None and SitePolicy.from_dict(stored.policy).score_languages == ("kk",)
+    # The audit log says what changed, in the reader's language.
+    log = client.get("/audit", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Nach ihren Werten entschiedene Sprachen" in log and "Kasachisch" in log
+
+
 @pytest.mark.parametrize(
     "bad",
     [

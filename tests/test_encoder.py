@@ -532,6 +532,34 @@ def test_language_heads_read_ukrainian_and_kazakh_comments_and_nothing_else(
     assert all(0.5 <= f["auc_out_of_fold"] <= 1.0 for f in figures.values())
 
 
+def test_a_site_that_chose_ukrainian_gets_them_decided_where_the_full_profile_read_them(
+    full: Scorer, fast: Scorer
+) -> None:
+    """`score_languages` lifts the unsupported-language hold only for comments the model read with a
+    language head: the `full` profile's; the `fast` profile still holds them, and so does the default."""
+    import io
+    import json
+
+    from moderation.domain.policy import SitePolicy
+    from workers.offline import score_lines
+
+    assert full.read_languages == ("uk", "kk") and fast.read_languages == ()
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in LANGUAGE_TEXTS[:1] + LANGUAGE_TEXTS[2:3])
+
+    def codes(scorer: Scorer, policy: SitePolicy) -> list[list[str]]:
+        sink = io.StringIO()
+        score_lines(scorer, policy, io.StringIO(lines), sink)
+        rows = [json.loads(line) for line in sink.getvalue().splitlines()]
+        assert [r["lang"] for r in rows] == ["uk", "kk"]
+        return [[reason["code"] for reason in r["decision"]["reasons"]] for r in rows]
+
+    chosen = SitePolicy.from_dict({"score_languages": ["uk"]})
+    uk, kk = codes(full, chosen)
+    assert "unsupported_language" not in uk and "unsupported_language" in kk
+    assert all("unsupported_language" in c for c in codes(fast, chosen))
+    assert all("unsupported_language" in c for c in codes(full, SitePolicy()))
+
+
 def test_a_model_without_language_heads_still_loads_and_bad_ones_are_refused(
     registry: Registry, tmp_path: Path
 ) -> None:

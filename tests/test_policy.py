@@ -275,6 +275,10 @@ def test_reason_detail_names_the_matched_word() -> None:
         ({"thresholds": {"toxicity": {"hold": 1.5}}}, r"within \[0, 1\]"),
         ({"thresholds": {"toxicity": {"maybe": 0.5}}}, "unknown threshold band"),
         ({"fallback_action": "shrug"}, "shrug"),
+        ({"score_languages": ["fr"]}, "'fr' is not a language a site can choose; choose among uk, kk"),
+        ({"score_languages": ["de"]}, "'de' is not a language a site can choose"),
+        ({"score_languages": "uk"}, "must be a list of language codes"),
+        ({"score_languages": [1]}, "must be a list of language codes"),
     ],
 )
 def test_invalid_site_policy_is_refused(raw: dict, message: str) -> None:
@@ -285,6 +289,10 @@ def test_invalid_site_policy_is_refused(raw: dict, message: str) -> None:
 def test_policy_round_trips_through_json_shape() -> None:
     policy = SitePolicy.from_dict({"banned_words": ["a"], "thresholds": {"toxicity": {"reject": None}}})
     assert SitePolicy.from_dict(policy.to_dict()) == policy
+    chosen = SitePolicy.from_dict({"score_languages": ["kk", "uk", "kk"]})
+    assert chosen.score_languages == ("uk", "kk")
+    assert SitePolicy.from_dict(chosen.to_dict()) == chosen
+    assert SitePolicy.from_dict({}).score_languages == ()
 
 
 @pytest.mark.parametrize(
@@ -331,3 +339,38 @@ def test_a_comment_is_held_when_any_of_its_languages_is_unsupported(lang: str, h
         assert verdict.action is Action.HOLD
         (reason,) = [r for r in verdict.reasons if r.code == "unsupported_language"]
         assert reason.params["lang"] in ("kk", "uk")
+
+
+@pytest.mark.parametrize(
+    ("lang", "chosen", "read", "held"),
+    [
+        # Chosen by the site and read by the model (the full profile's language heads): decided by scores.
+        ("uk", ("uk",), ("uk", "kk"), False),
+        ("kk", ("uk", "kk"), ("uk", "kk"), False),
+        ("de+kk", ("kk",), ("uk", "kk"), False),
+        # Not chosen, or chosen but not read (the fast profile reads neither): held as before.
+        ("uk", (), ("uk", "kk"), True),
+        ("uk", ("uk",), (), True),
+        ("de+uk", ("kk",), ("uk", "kk"), True),
+        ("uk+kk", ("uk",), ("uk", "kk"), True),
+        ("fr", ("uk", "kk"), ("uk", "kk"), True),
+    ],
+)
+def test_a_site_may_choose_to_decide_ukrainian_and_kazakh_by_their_scores(
+    lang: str, chosen: tuple[str, ...], read: tuple[str, ...], held: bool
+) -> None:
+    policy = SitePolicy.from_dict({"score_languages": list(chosen)})
+    facts = CommentFacts("text", author_has_history=True, lang=lang, read_languages=read)
+    verdict = decide({"toxicity": 0.01}, facts, policy)
+    assert verdict.action is (Action.HOLD if held else Action.APPROVE)
+    assert ("unsupported_language" in [r.code for r in verdict.reasons]) is held
+
+
+def test_a_chosen_language_is_still_held_or_rejected_by_its_scores() -> None:
+    policy = SitePolicy.from_dict({"score_languages": ["uk", "kk"]})
+    facts = CommentFacts("text", author_has_history=True, lang="kk", read_languages=("uk", "kk"))
+    held = decide({"toxicity": 0.01, "threat": 0.8}, facts, policy)
+    assert held.action is Action.HOLD
+    assert [r.code for r in held.reasons] == ["threat_hold"]
+    rejected = decide({"toxicity": 0.95}, facts, policy)
+    assert rejected.action is Action.REJECT

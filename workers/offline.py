@@ -72,7 +72,7 @@ def _flush(
     site_reject = site_model.model.predict(texts, results, scorer) if site_model is not None else None
     decided_at = iso(utcnow())
     for index, (record, result) in enumerate(zip(batch, results, strict=True)):
-        facts = offline_facts(record["text"], result.lang)
+        facts = offline_facts(record["text"], result.lang, scorer.read_languages)
         scores = score_set(result, float(site_reject[index]) if site_reject is not None else None)
         verdict = decide(scores.values, facts, policy)
         out = dict(record)

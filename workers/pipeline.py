@@ -143,32 +143,33 @@ def decide_batch(
     # its locks (SQLite's one writer) are held for the writes alone. A comment another worker claims
     # meanwhile was only added to the recent-comments index twice, which changes nothing.
     with sessions() as session:
-        facts = live_facts(session, [p.subject for p in pending], langs, connection)
+        read = scorer.read_languages if (scorer is not None and results is not None) else ()
+        facts = live_facts(session, [p.subject for p in pending], langs, connection, read)
+    # Every comment's decision is made before the writing transaction, which then claims the comments
+    # and writes the decisions of those it claimed: SQLite's one write lock is held for the writes alone.
+    decided = []
+    for index, item in enumerate(pending):
+        site = site_scores.get(item.subject.id)
+        scores = score_set(results[index], site[0] if site else None) if results is not None else None
+        verdict = decide(scores.values if scores is not None else None, facts[item.subject.id], item.policy)
+        decided.append(
+            ModelDecision(
+                comment_id=item.subject.id,
+                site_id=item.subject.site_id,
+                verdict=verdict,
+                facts=facts[item.subject.id],
+                scores=scores,
+                lang=langs[item.subject.id],
+                thresholds=item.policy.thresholds,
+                site_model_version=site[1] if site else None,
+                scoring_profile=results[index].profile if results is not None else None,
+            )
+        )
     now = utcnow()
     with transaction(sessions) as session:
         claimed = claim_pending(session, [p.subject.id for p in pending], now)
-        mine = [(i, p) for i, p in enumerate(pending) if p.subject.id in claimed]
-        decided = []
-        for index, item in mine:
-            site = site_scores.get(item.subject.id)
-            scores = score_set(results[index], site[0] if site else None) if results is not None else None
-            verdict = decide(
-                scores.values if scores is not None else None, facts[item.subject.id], item.policy
-            )
-            decided.append(
-                ModelDecision(
-                    comment_id=item.subject.id,
-                    site_id=item.subject.site_id,
-                    verdict=verdict,
-                    facts=facts[item.subject.id],
-                    scores=scores,
-                    lang=langs[item.subject.id],
-                    thresholds=item.policy.thresholds,
-                    site_model_version=site[1] if site else None,
-                    scoring_profile=results[index].profile if results is not None else None,
-                )
-            )
-        events = record_model_decisions(session, decided, model_version=version, now=now)
+        mine = [d for d in decided if d.comment_id in claimed]
+        events = record_model_decisions(session, mine, model_version=version, now=now)
         record_shadow_scores(
             session,
             [(cid, shadow_ids[v], value) for cid, (value, v) in shadow_scores.items() if cid in claimed],

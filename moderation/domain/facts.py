@@ -36,6 +36,9 @@ class CommentFacts:
     # Recent comments with (nearly) the same text by other authors, and how many authors wrote them.
     copies: int | None = 0
     copy_authors: int | None = 0
+    # Languages beyond the supported ones that the model read this comment with heads of their own (the
+    # `full` profile's e5 heads for Ukrainian and Kazakh); a site's `score_languages` applies to these.
+    read_languages: tuple[str, ...] = ()
     # How to read the text for the word rules; None: case and NFKC folding only.
     read: Reader | None = field(default=None, compare=False, repr=False)
 
@@ -48,10 +51,11 @@ class CommentFacts:
             missing.append("copies")
         return tuple(missing)
 
-    def recorded(self) -> dict[str, int | bool | None]:
+    def recorded(self) -> dict[str, int | bool | list[str] | None]:
         """The facts a decision was made on, as stored beside it (what the preview replays)."""
         return {
             "author_has_history": self.author_has_history,
             "copies": self.copies,
             "copy_authors": self.copy_authors,
+            "read_languages": list(self.read_languages),
         }

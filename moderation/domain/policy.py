@@ -20,6 +20,11 @@ from moderation.domain.reasons import Reason
 from moderation.domain.words import Reading
 
 SUPPORTED_LANGUAGES = ("de", "en", "ru")
+# Languages a site may choose to have decided by their scores instead of held as unsupported
+# (`SitePolicy.score_languages`): those the `full` profile reads with heads of their own (e5's, see
+# `classifiers.stack.E5_LANGUAGES`). Off by default: measured below the bar of the supported ones
+# (docs/policy.md, "Ukrainian and Kazakh").
+OPTIONAL_LANGUAGES = ("uk", "kk")
 # "und": no words to tell the language by (emoji, numbers, a name); scored like any supported language.
 UNDETERMINED_LANGUAGE = "und"
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|de|ru|net|org|info|io|biz|xyz)\b")
@@ -57,6 +62,8 @@ class SitePolicy:
     # Hold a comment whose text this many other authors posted recently (0: off).
     hold_copies_from_authors: int = 2
     fallback_action: Action = Action.HOLD
+    # Of OPTIONAL_LANGUAGES, those this site decides by their scores, where the model read them.
+    score_languages: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> SitePolicy:
@@ -87,6 +94,7 @@ class SitePolicy:
             hold_links_from_new_authors=bool(raw.get("hold_links_from_new_authors", True)),
             hold_copies_from_authors=_count(raw.get("hold_copies_from_authors", 2)),
             fallback_action=fallback,
+            score_languages=_languages(raw.get("score_languages")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +105,7 @@ class SitePolicy:
             "hold_links_from_new_authors": self.hold_links_from_new_authors,
             "hold_copies_from_authors": self.hold_copies_from_authors,
             "fallback_action": self.fallback_action.value,
+            "score_languages": list(self.score_languages),
         }
 
 
@@ -104,6 +113,20 @@ def _count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PolicyError("hold_copies_from_authors must be a whole number >= 0")
     return value
+
+
+def _languages(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError("score_languages must be a list of language codes")
+    unknown = [v for v in value if v not in OPTIONAL_LANGUAGES]
+    if unknown:
+        raise PolicyError(
+            f"score_languages: {unknown[0]!r} is not a language a site can choose; "
+            f"choose among {', '.join(OPTIONAL_LANGUAGES)}"
+        )
+    return tuple(lang for lang in OPTIONAL_LANGUAGES if lang in value)
 
 
 def _score_reasons(scores: Mapping[str, float | None], policy: SitePolicy) -> list[Reason]:
@@ -152,11 +175,16 @@ def _rule_reasons(facts: CommentFacts, policy: SitePolicy) -> list[Reason]:
         and facts.copy_authors >= policy.hold_copies_from_authors
     ):
         found.append(reasons.coordinated_posting(facts.copies or 0, facts.copy_authors))
-    # A comment in several languages ("de+kk") is held when any of them is one the models cannot read.
+    # A comment in several languages ("de+kk") is held when any of them is one the models cannot read,
+    # or one the site chose to decide (`score_languages`) that the model did not read this time (the
+    # `fast` profile has no heads of its own for them).
     for lang in (facts.lang or "").split("+"):
-        if lang not in ("", UNDETERMINED_LANGUAGE, *SUPPORTED_LANGUAGES):
-            found.append(reasons.unsupported_language(lang))
-            break
+        if lang in ("", UNDETERMINED_LANGUAGE, *SUPPORTED_LANGUAGES):
+            continue
+        if lang in policy.score_languages and lang in facts.read_languages:
+            continue
+        found.append(reasons.unsupported_language(lang))
+        break
     return found
 
 

@@ -76,9 +76,11 @@ def live_facts(
     subjects: Sequence[Subject],
     langs: Mapping[str, str | None],
     connection: redis.Redis | None,
+    read_languages: tuple[str, ...] = (),
 ) -> dict[str, CommentFacts]:
     """Facts for comments being decided now. Adds them to the recent-comments index (copies of later
-    comments are found among them); without Redis, copies are unknown and that rule does not apply."""
+    comments are found among them); without Redis, copies are unknown and that rule does not apply.
+    `read_languages`: the optional languages the scoring model read (`Scorer.read_languages`)."""
     history = author_histories(session, subjects)
     items = [Item(s.id, s.site_id, s.author_id, s.text) for s in subjects]
     found = find_copies(connection, items)
@@ -91,6 +93,7 @@ def live_facts(
             lang=langs.get(subject.id),
             copies=None if found is None else (copies.count if copies else 0),
             copy_authors=None if found is None else (copies.authors if copies else 0),
+            read_languages=read_languages,
             read=normalise,
         )
     return out
@@ -136,15 +139,22 @@ def replayed_facts(
             lang=langs.get(subject.id),
             copies=_number(facts.get("copies")),
             copy_authors=_number(facts.get("copy_authors")),
+            read_languages=_codes(facts.get("read_languages")),
             read=normalise,
         )
     return out
 
 
-def offline_facts(text: str, lang: str | None) -> CommentFacts:
+def offline_facts(text: str, lang: str | None, read_languages: tuple[str, ...] = ()) -> CommentFacts:
     """Facts for a comment scored outside the service: no author history, no recent comments."""
     return CommentFacts(
-        text=text, author_has_history=None, lang=lang, copies=None, copy_authors=None, read=normalise
+        text=text,
+        author_has_history=None,
+        lang=lang,
+        copies=None,
+        copy_authors=None,
+        read_languages=read_languages,
+        read=normalise,
     )
 
 
@@ -154,3 +164,10 @@ def _flag(value: object) -> bool | None:
 
 def _number(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _codes(value: object) -> tuple[str, ...]:
+    """Recorded language codes; a decision recorded before they were (or anything else) read none."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))

@@ -145,6 +145,7 @@ def _policy_changes(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> li
             lambda v: _("off") if not v else _number(v),
         ),
         ("fallback_action", _("When the model cannot score"), lambda v: wording.action_label(v)),
+        ("score_languages", _("Languages decided by their scores"), _languages),
     ]
     for key, label, show in settings:
         if key not in new:
@@ -154,6 +155,11 @@ def _policy_changes(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> li
         if before[key] != new[key]:
             out.append(_change(label, Markup(escape(show(before[key]))), Markup(escape(show(new[key])))))
     return out
+
+
+def _languages(codes: Any) -> str:
+    names = [wording.language_label(str(c)) for c in codes or []]
+    return ", ".join(names) if names else _("none")
 
 
 def _policy_changed(data: Mapping[str, Any]) -> list[Markup]:

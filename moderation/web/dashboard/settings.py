@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from moderation.domain.attributes import BY_NAME, NAMES
 from moderation.domain.enums import LabelSource
 from moderation.domain.learning import LearningSettings
-from moderation.domain.policy import SitePolicy
+from moderation.domain.policy import OPTIONAL_LANGUAGES, SitePolicy
 from moderation.store import site_models
 from moderation.store.accounts import create_site
 from moderation.store.authors import MAX_RETENTION_DAYS
@@ -59,6 +59,8 @@ class PolicyForm:
     values: Mapping[str, str]
     links: bool
     errors: Mapping[str, str] = field(default_factory=dict)
+    # Of OPTIONAL_LANGUAGES, those ticked: decided by their scores (`SitePolicy.score_languages`).
+    languages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, policy: SitePolicy) -> PolicyForm:
@@ -72,7 +74,7 @@ class PolicyForm:
             suspect_words="\n".join(policy.suspect_words),
             hold_copies_from_authors=str(policy.hold_copies_from_authors),
         )
-        return cls(values, policy.hold_links_from_new_authors)
+        return cls(values, policy.hold_links_from_new_authors, languages=policy.score_languages)
 
 
 def band_label(attribute: str, band: str) -> str:
@@ -97,7 +99,8 @@ def _typed_policy(form: MultiDict[str, str], current: SitePolicy) -> PolicyForm:
             str(current.hold_copies_from_authors) if copies is None else copies.strip()[:20]
         ),
     )
-    return PolicyForm(values, form.get("hold_links_from_new_authors") == "on")
+    languages = tuple(lang for lang in OPTIONAL_LANGUAGES if form.get(f"score_language_{lang}") == "on")
+    return PolicyForm(values, form.get("hold_links_from_new_authors") == "on", languages=languages)
 
 
 def _threshold_error(attribute: str, band: str, raw: str) -> tuple[float | None, str | None]:
@@ -157,6 +160,7 @@ def _policy_from_form(form: MultiDict[str, str], current: SitePolicy) -> tuple[P
         suspect_words=_words(typed.values["suspect_words"]),
         hold_links_from_new_authors=typed.links,
         hold_copies_from_authors=int(copies),
+        score_languages=list(typed.languages),
     )
     try:
         policy = SitePolicy.from_dict(merged)
@@ -290,6 +294,7 @@ def _render_site(
         form=policy,
         attributes=NAMES,
         band_label=band_label,
+        optional_languages=OPTIONAL_LANGUAGES,
         preview=preview,
         learning=learning,
         retention=retention,

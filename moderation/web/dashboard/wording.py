@@ -75,6 +75,7 @@ VERDICTS = {
     "kept": lazy_gettext("not promoted, the active model stays"),
     "refused": lazy_gettext("refused"),
 }
+LANGUAGES = {"uk": lazy_gettext("Ukrainian"), "kk": lazy_gettext("Kazakh")}
 DECISION_ERRORS = {
     "reason_required": lazy_gettext("a rejection needs a reason code"),
     "no_such_action": lazy_gettext("there is no such action of yours to undo"),
@@ -102,6 +103,7 @@ reason_code_label = _lookup(REASON_CODES)
 event_label = _lookup(EVENTS)
 site_model_state_label = _lookup(SITE_MODEL_STATES)
 verdict_label = _lookup(VERDICTS)
+language_label = _lookup(LANGUAGES)
 
 
 def decision_error(error: DecisionError) -> str:
@@ -331,6 +333,7 @@ def init_app(app: Flask) -> None:
         "decision_summary": decision_summary,
         "site_model_state_label": site_model_state_label,
         "verdict_label": verdict_label,
+        "language_label": language_label,
         "guard_reason": guard_reason,
         "auc": lambda value: _auc(str(value)),
         "score": number,
