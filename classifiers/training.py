@@ -48,7 +48,6 @@ from classifiers.stack import (
     ENCODER_C,
     LANGUAGE_C,
     LANGUAGE_HEADS,
-    LANGUAGE_SKIPPED_SOURCES,
     LANGUAGE_WEIGHT,
     META_INPUTS,
     REFINED,
@@ -67,6 +66,7 @@ from classifiers.stack import (
     fit_encoder_head,
     fit_meta,
     fit_stance,
+    language_head_source,
     meta_inputs,
     narrative_similarity,
 )
@@ -382,7 +382,7 @@ def fit_language_heads(
         base = bases.get(head)
         if base is None:
             continue
-        kept = np.array([examples[i].source not in LANGUAGE_SKIPPED_SOURCES for i in base.rows])
+        kept = np.array([language_head_source(examples[i].source) for i in base.rows])
         if kept.sum() < 50 or len(set(base.y[kept])) < 2:
             continue
         position = np.full(len(base.rows), -1)

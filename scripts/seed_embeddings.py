@@ -21,7 +21,7 @@ from classifiers.catalogue import load_catalogue  # noqa: E402
 from classifiers.corpora import load_corpora  # noqa: E402
 from classifiers.encoder import SEED_DIR, E5Encoder, cache_directory, encoder_input, text_key, write_seed  # noqa: E402
 from classifiers.names import mask_names  # noqa: E402
-from classifiers.stack import LANGUAGE_HEADS, LANGUAGE_SKIPPED_SOURCES, REFINED  # noqa: E402
+from classifiers.stack import LANGUAGE_HEADS, REFINED, language_head_source  # noqa: E402
 from classifiers.training import head_label  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     wanted += [
         e
         for e in examples
-        if e.source not in LANGUAGE_SKIPPED_SOURCES
+        if language_head_source(e.source)
         and any(head_label(head, e, False) is not None for head in LANGUAGE_HEADS)
     ]
     texts = sorted({mask_names(e.text) for e in wanted})

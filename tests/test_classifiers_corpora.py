@@ -92,3 +92,19 @@ def test_disproof_sentences_keep_facts_and_drop_arguments_about_the_claim() -> N
         "Being a NATO member, Turkey is a partner and an ally of the United States.",
         "Kazakhstan declared its independence in December 1991 and is a member of the United Nations.",
     ]
+
+
+def test_language_heads_train_on_comments_only() -> None:
+    """News headlines, disinformation case summaries and meme captions are not comments: every corpus
+    of theirs is left out of the e5 language heads, whatever its full name."""
+    from classifiers.augment import CATALOGUE_SOURCE
+    from classifiers.corpora import LICENCES
+    from classifiers.stack import language_head_source
+
+    left_out = {s for s in [*LICENCES, CATALOGUE_SOURCE] if not language_head_source(s)}
+    assert left_out == {
+        "euvsdisinfo_titles_2015_2021",
+        "euvsdisinfo_cases_2015_2017",
+        "semeval2021_task6",
+        CATALOGUE_SOURCE,
+    }

@@ -216,6 +216,30 @@ def test_failed_policy_save_keeps_typed_values_and_marks_the_field(browser: obje
     assert reject.evaluate("e => getComputedStyle(e).borderTopWidth") == "2px"
 
 
+def test_an_admin_chooses_to_decide_kazakh_comments_by_their_scores(browser: object, live: Live) -> None:
+    admin = new_page(browser, live, "admin@example.org", "admin-password-1")
+    admin.goto(live.url + f"/settings/sites/{live.site_id}")
+    languages = admin.locator("fieldset.languages")
+    expect(languages.locator("legend")).to_have_text("Kommentare auf Ukrainisch und Kasachisch")
+    kazakh = languages.get_by_label("Kommentare auf Kasachisch nach ihren Werten entscheiden")
+    expect(kazakh).not_to_be_checked()
+    kazakh.check()
+    admin.click("button[value=save]")
+    expect(admin.locator(".flash-success")).to_be_visible()
+    languages = admin.locator("fieldset.languages")
+    ukrainian = languages.get_by_label("Kommentare auf Ukrainisch nach ihren Werten entscheiden")
+    expect(languages.get_by_label("Kommentare auf Kasachisch nach ihren Werten entscheiden")).to_be_checked()
+    expect(ukrainian).not_to_be_checked()
+    languages.scroll_into_view_if_needed()
+    box = languages.bounding_box()
+    assert box is not None
+    admin.screenshot(path=str(SCREENSHOTS / "site-policy-languages.png"), clip=box)
+    # Back to the default, so the other tests see the site as seeded.
+    languages.get_by_label("Kommentare auf Kasachisch nach ihren Werten entscheiden").uncheck()
+    admin.click("button[value=save]")
+    expect(admin.locator(".flash-success")).to_be_visible()
+
+
 def test_new_held_comments_appear_without_reload(browser: object, live: Live) -> None:
     page = new_page(browser, live, "mod@example.org", "moderator-password-1")
     with transaction(live.sessions) as session:
