@@ -1,7 +1,6 @@
-"""The workers' decision writer (`record_model_decisions`), which writes with plain statements: a batch
-whose comments were scored differently (with a site model, without one, not at all) stores each one's
-scores, status, priority, decision and audit event, and the events name the decisions they announce
-(SQLite and PostgreSQL)."""
+"""The workers' decision writer (`record_model_decisions`): a batch whose comments were scored
+differently (with a site model, without one, not at all) stores each one's scores, status, priority,
+decision and audit event, and the events name the decisions they announce (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

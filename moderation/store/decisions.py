@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from moderation.domain import reader_reasons
-from moderation.domain.attributes import NAMES, ScoreSet
+from moderation.domain.attributes import ScoreSet
 from moderation.domain.enums import Action, ReasonCode, Source, Status
 from moderation.domain.facts import CommentFacts
 from moderation.domain.policy import Thresholds, Verdict
@@ -34,16 +34,6 @@ from moderation.store.tables import AuditEvent, Comment, Decision, ModeratorActi
 UNDO_WINDOW = timedelta(seconds=15)
 MAX_NOTE_LENGTH = 2000
 DECIDED_EVENT = "comment.decided"
-# The tables the workers' decisions are written to as plain statements (`record_model_decisions`).
-_SCORES = cast(Table, Scores.__table__)
-_DECISIONS = cast(Table, Decision.__table__)
-_COMMENTS = cast(Table, Comment.__table__)
-# One executemany by primary key for the claimed comments' status, language and queue priority.
-_STATUS_UPDATE = (
-    update(_COMMENTS)
-    .where(_COMMENTS.c.id == bindparam("b_id"))
-    .values(status=bindparam("status"), lang=bindparam("lang"), priority=bindparam("priority"))
-)
 
 
 @dataclass(frozen=True)
@@ -160,17 +150,17 @@ def claim_pending(session: Session, ids: Sequence[str], now: datetime) -> set[st
     """
     if not ids:
         return set()
-    # A plain statement (not the ORM's UPDATE): nothing of the session refers to these rows.
     return set(
         session.scalars(
-            update(_COMMENTS)
+            update(Comment)
             .where(
-                _COMMENTS.c.id.in_(list(ids)),
-                _COMMENTS.c.status == Status.PENDING.value,
-                _COMMENTS.c.decided_at.is_(None),
+                Comment.id.in_(list(ids)),
+                Comment.status == Status.PENDING.value,
+                Comment.decided_at.is_(None),
             )
             .values(decided_at=now)
-            .returning(_COMMENTS.c.id)
+            .returning(Comment.id)
+            .execution_options(synchronize_session=False)
         )
     )
 
@@ -179,48 +169,39 @@ def record_model_decisions(
     session: Session, decided: Sequence[ModelDecision], *, model_version: str | None, now: datetime
 ) -> list[DecisionEvent]:
     """Writes scores, decision, status, priority and audit event of claimed comments (one executemany
-    per table); returns the events.
-
-    The scores, status and decision rows go in as plain statements (no ORM unit of work): a worker holds
-    the database's write lock (SQLite has one) for this transaction, and the ORM's bookkeeping for objects
-    nobody reads again took most of it."""
+    per table); returns the events."""
     if not decided:
         return []
-    scores: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
     for item in decided:
         priority = UNSCORED_PRIORITY
         if item.scores is not None and model_version is not None:
-            scores.append(_scores_values(item.comment_id, item.scores, model_version, now))
+            session.add(_scores_row(item.comment_id, item.scores, model_version, now))
             priority = review_priority(item.scores.values, item.thresholds)
         changes.append(
             {
-                "b_id": item.comment_id,
+                "id": item.comment_id,
                 "status": item.verdict.action.status.value,
                 "lang": item.lang,
                 "priority": priority,
             }
         )
-        rows.append(
-            {
-                "comment_id": item.comment_id,
-                "action": item.verdict.action.value,
-                "source": item.verdict.source.value,
-                "reasons": item.verdict.reasons_dicts(),
-                "model_version": model_version,
-                "site_model_version": item.site_model_version,
-                "scoring_profile": item.scoring_profile if item.scores is not None else None,
-                "facts": item.facts.recorded(),
-                "created_at": now,
-            }
+        decision = Decision(
+            comment_id=item.comment_id,
+            action=item.verdict.action.value,
+            source=item.verdict.source.value,
+            reasons=item.verdict.reasons_dicts(),
+            model_version=model_version,
+            site_model_version=item.site_model_version,
+            scoring_profile=item.scoring_profile if item.scores is not None else None,
+            facts=item.facts.recorded(),
+            created_at=now,
         )
-    if scores:
-        session.execute(insert(_SCORES), scores)
-    session.execute(_STATUS_UPDATE, changes)
-    ids = session.scalars(
-        insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True), rows
-    ).all()
+        decisions.append(decision)
+    session.execute(update(Comment), changes)  # one executemany by primary key
+    session.add_all(decisions)
+    session.flush()
     # The batch's sites in one query, held here: the session's identity map keeps objects only while
     # something refers to them, and each decision's webhook check looks its site up there.
     sites = session.scalars(select(Site).where(Site.id.in_({item.site_id for item in decided}))).all()
@@ -228,11 +209,11 @@ def record_model_decisions(
         _emit(
             session,
             _Claimed(item.comment_id, item.site_id),
-            Decision(id=decision_id, **row),
+            decision,
             _model_actor(item.verdict, model_version),
             at=now,
         )
-        for item, decision_id, row in zip(decided, ids, rows, strict=True)
+        for item, decision in zip(decided, decisions, strict=True)
     ]
     del sites
     return events
@@ -242,19 +223,19 @@ def _model_actor(verdict: Verdict, version: str | None) -> str:
     return verdict.source.value if version is None else f"{verdict.source.value}:{version}"
 
 
-def _scores_values(comment_id: str, scores: ScoreSet, version: str, now: datetime) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "comment_id": comment_id,
-        "model_version": version,
-        "techniques": dict(scores.techniques),
-        "narratives": [{"id": n, "score": s} for n, s in scores.narratives],
-        "spans": [dict(span) for span in scores.spans],
-        "risk": risk(scores.values),
-        "scored_at": now,
-    }
-    # Every attribute's column in every row (one executemany): NULL where this model did not score it.
-    values.update({name: scores.values.get(name) for name in NAMES})
-    return values
+def _scores_row(comment_id: str, scores: ScoreSet, version: str, now: datetime) -> Scores:
+    row = Scores(
+        comment_id=comment_id,
+        model_version=version,
+        techniques=dict(scores.techniques),
+        narratives=[{"id": n, "score": s} for n, s in scores.narratives],
+        spans=[dict(span) for span in scores.spans],
+        risk=risk(scores.values),
+        scored_at=now,
+    )
+    for name, value in scores.values.items():
+        setattr(row, name, value)
+    return row
 
 
 # -- moderator decisions and undo (dashboard) ---------------------------------------------------------
