@@ -374,3 +374,11 @@ def test_a_chosen_language_is_still_held_or_rejected_by_its_scores() -> None:
     assert [r.code for r in held.reasons] == ["threat_hold"]
     rejected = decide({"toxicity": 0.95}, facts, policy)
     assert rejected.action is Action.REJECT
+
+
+def test_the_languages_a_site_may_choose_are_those_the_language_heads_read() -> None:
+    """The domain names them itself (it imports no model code); they must not drift apart."""
+    from classifiers.stack import E5_LANGUAGES
+    from moderation.domain.policy import OPTIONAL_LANGUAGES
+
+    assert OPTIONAL_LANGUAGES == E5_LANGUAGES
