@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,17 +29,75 @@ WAL_AUTOCHECKPOINT_PAGES = 1000
 API_WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
-def _sqlite_pragmas(autocheckpoint_pages: int) -> Any:
+# How long a statement waits for another connection's write lock before it fails ("database is locked").
+LOCK_WAIT_S = 30.0
+# The API's connections wait for the write lock by trying again after these pauses (seconds; the last
+# one repeats). SQLite's own wait sleeps 1, 2, 5, 10, 15, 20, 25 ms ... between tries, so a POST that
+# finds a worker's 2-ms transaction under way could sleep 8, 18 or 33 ms for a lock freed after 2: the
+# short pauses take the lock within a fraction of a millisecond of its release.
+SHORT_LOCK_PAUSES_S = (0.0001, 0.0002, 0.0004)
+
+
+def _sqlite_pragmas(autocheckpoint_pages: int, *, short_lock_waits: bool = False) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
+        if short_lock_waits:
+            # `_execute_with_short_lock_waits` waits instead of SQLite.
+            cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     return on_connect
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "database is locked" in str(exc)
+    return code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _with_short_lock_waits(run: Any) -> Any:
+    """Runs a statement, trying again after short pauses while another connection holds SQLite's write
+    lock, for up to `LOCK_WAIT_S`. A statement that failed on the lock did nothing (in WAL mode only the
+    first write of a transaction takes the lock, and readers are not blocked), so running it again is what
+    SQLite's own busy handler does, with pauses that fit the workers' short transactions."""
+    try:
+        return run()
+    except sqlite3.OperationalError as exc:
+        if not _locked(exc):
+            raise
+    deadline = time.monotonic() + LOCK_WAIT_S
+    tries = 0
+    while True:
+        time.sleep(SHORT_LOCK_PAUSES_S[min(tries, len(SHORT_LOCK_PAUSES_S) - 1)])
+        tries += 1
+        try:
+            return run()
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc) or time.monotonic() >= deadline:
+                raise
+
+
+def _short_lock_waits(engine: Engine) -> None:
+    @event.listens_for(engine, "do_execute")
+    def execute(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
+        _with_short_lock_waits(lambda: cursor.execute(statement, parameters))
+        return True
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def execute_no_params(cursor: Any, statement: str, _context: Any) -> bool:
+        _with_short_lock_waits(lambda: cursor.execute(statement))
+        return True
+
+    @event.listens_for(engine, "do_executemany")
+    def executemany(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
+        _with_short_lock_waits(lambda: cursor.executemany(statement, parameters))
+        return True
 
 
 def private_file(path: Path) -> None:
@@ -54,21 +113,32 @@ def private_file(path: Path) -> None:
 
 
 def api_engine(url: str) -> Engine:
-    """The engine of an API process: on SQLite it leaves checkpoints to the workers' commits."""
-    return make_engine(url, wal_autocheckpoint_pages=API_WAL_AUTOCHECKPOINT_PAGES)
+    """The engine of an API process: on SQLite it leaves checkpoints to the workers' commits and waits
+    for the write lock in short pauses."""
+    return make_engine(url, wal_autocheckpoint_pages=API_WAL_AUTOCHECKPOINT_PAGES, short_lock_waits=True)
 
 
-def make_engine(url: str, *, wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
+    short_lock_waits: bool = False,
+) -> Engine:
     """Creates the engine for `url` (SQLite file, or PostgreSQL through psycopg).
 
-    `wal_autocheckpoint_pages`: SQLite only, the log length at which a commit of this engine's
-    connections checkpoints (`API_WAL_AUTOCHECKPOINT_PAGES` for the API's)."""
+    SQLite only: `wal_autocheckpoint_pages`, the log length at which a commit of this engine's
+    connections checkpoints (`API_WAL_AUTOCHECKPOINT_PAGES` for the API's); `short_lock_waits`, wait for
+    the write lock in pauses of a fraction of a millisecond (`SHORT_LOCK_PAUSES_S`) instead of SQLite's."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             private_file(Path(path))
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas(wal_autocheckpoint_pages))
+        engine = create_engine(url, connect_args={"timeout": LOCK_WAIT_S, "check_same_thread": False})
+        event.listen(
+            engine, "connect", _sqlite_pragmas(wal_autocheckpoint_pages, short_lock_waits=short_lock_waits)
+        )
+        if short_lock_waits:
+            _short_lock_waits(engine)
         return engine
     # A database that does not answer fails a connection attempt after a few seconds (psycopg's
     # minimum is 2), instead of holding the request until the operating system gives up.
