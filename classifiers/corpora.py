@@ -36,10 +36,11 @@ LICENCES: dict[str, str] = {
     "written_threats": "cc0",
     "written_group_hate": "cc0",
     "written_topic_comments": "cc0",
+    "written_spam": "cc0",
 }
 # Corpora written for this project (SOURCE.md in each says how). Evaluation sets written the same way
 # live in `heldout/written_eval`, apart from these.
-WRITTEN = ("written_threats", "written_group_hate", "written_topic_comments")
+WRITTEN = ("written_threats", "written_group_hate", "written_topic_comments", "written_spam")
 
 
 @dataclass
@@ -327,6 +328,16 @@ def load_written_topic_comments(root: Path = CORPORA_DIR) -> list[Example]:
     return out
 
 
+def load_written_spam(root: Path = CORPORA_DIR) -> list[Example]:
+    """Comment-section spam (ads, money and crypto offers, dating, channel promotion, link drops, scams),
+    often dressed in the article's topic, and genuine comments that cite sources, talk about prices,
+    name brands or recommend something to read. They teach the spam head only."""
+    return [
+        Example(row["text"], "written_spam", "cc0", {"spam": float(row["label"])}, group=row["kind"])
+        for row in _written_rows("written_spam", "spam.csv", root)
+    ]
+
+
 Loader = Callable[[], list[Example]]
 
 
@@ -357,6 +368,7 @@ def load_corpora(
         "written_threats": lambda: load_written_threats(root),
         "written_group_hate": lambda: load_written_group_hate(root),
         "written_topic_comments": lambda: load_written_topic_comments(root),
+        "written_spam": lambda: load_written_spam(root),
     }
     out: dict[str, list[Example]] = {}
     for name, loader in loaders.items():

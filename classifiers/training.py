@@ -36,10 +36,10 @@ from classifiers.catalogue import Catalogue, load_catalogue
 from classifiers.corpora import LICENCES, Example, load_corpora
 from classifiers.encoder import SentenceEncoder
 from classifiers.evaluation import binary_report
-from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matrix
+from classifiers.features import DENSE_NAMES, analyse_cues, analyze, dense_matrix, token_ngrams
 from classifiers.langid import detect_language
 from classifiers.model import Heads
-from classifiers.names import mask_names
+from classifiers.names import PLACEHOLDER, mask_names
 from classifiers.normalize import normalise, shown_text
 from classifiers.registry import Registry
 from classifiers.stack import (
@@ -101,6 +101,32 @@ COMMENT_DOMAIN = ("synthetic_de_comments", "catalogue", "germeval2021", "germs_a
 # and the civil comments of the public corpora, and is calibrated on all of them. (Calibrated on the
 # written threat-or-not rows alone, it called ordinary comments that address the author threats.)
 COMMENT_SOURCES = ("germeval2018", "germeval2019", "germeval2021", "germs_at", "davidson_hate_offensive")
+# Heads that do not read the name placeholder itself (`classifiers.names`): the propaganda corpora name
+# leaders and countries far more often than civil comments do, so the placeholder alone had become a
+# propaganda cue (a plain report naming Selenskyj, election talk about Scholz held as propaganda). The
+# words around it still count, and so do the narrative cues, which read the names.
+NAME_BLIND_HEADS = ("propaganda",)
+
+
+def placeholder_columns(vocabulary: dict[str, int]) -> np.ndarray:
+    """The feature columns of the name placeholder: its word, its character n-grams and the word pairs
+    it is part of."""
+    keys = {"w:" + PLACEHOLDER, *token_ngrams(PLACEHOLDER)}
+    columns = [
+        i
+        for k, i in vocabulary.items()
+        if k in keys or (k.startswith("b:") and PLACEHOLDER in k[2:].split("_"))
+    ]
+    return np.array(sorted(columns), dtype=np.int64)
+
+
+def without_columns(X: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    """`X` with `columns` set to zero (same shape: the head's coefficients there stay 0)."""
+    if len(columns) == 0:
+        return X
+    keep = np.ones(X.shape[1], dtype=np.float32)
+    keep[columns] = 0.0
+    return (X @ sp.diags(keep, format="csr")).tocsr()
 
 
 def head_label(head: str, example: Example, profane: bool) -> float | None:
@@ -658,6 +684,7 @@ def train(
     sparse = vectorizer.fit_transform([mask_names(n.text) for n in norms])
     dense = dense_matrix([analyse_cues(n, catalogue) for n in norms]) * DENSE_SCALE
     X = sp.hstack([sparse, sp.csr_matrix(dense)], format="csr", dtype=np.float32)
+    blind = placeholder_columns(vectorizer.vocabulary_)
     say(f"features: {X.shape[1]} columns ({time.perf_counter() - started:.1f}s)")
 
     profane_words = catalogue.lexicon_words["profanity"]
@@ -692,7 +719,8 @@ def train(
             domain = np.array([examples[i].source in COMMENT_DOMAIN for i in rows])
         splits = group_folds([groups[i] for i in rows], y, folds, seed)
         transfer = transfer_splits([examples[i].source for i in rows]) if head == "toxicity" else []
-        fitted = fit_head(X[rows], y, w, C, splits, jobs, transfer)
+        X_head = without_columns(X[rows], blind) if head in NAME_BLIND_HEADS else X[rows]
+        fitted = fit_head(X_head, y, w, C, splits, jobs, transfer)
         calibration = calibrate_head(head, fitted, y, w, style[rows], domain)
         oof = calibration.apply(fitted.oof, style[rows])
         coefs.append(fitted.coef)

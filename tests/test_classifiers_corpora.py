@@ -61,6 +61,7 @@ def test_licence_selection_limits_the_corpora(tmp_path: Path) -> None:
         "written_threats",
         "written_group_hate",
         "written_topic_comments",
+        "written_spam",
     }
     with pytest.raises(ValueError):
         load_corpora(licences={"gpl"})

@@ -83,3 +83,23 @@ def test_the_check_would_catch_a_quoted_comment() -> None:
     )
     assert _plain(QUOTED[5]).rstrip(".") in _plain(row)
     assert _plain(FRAGMENTS[5]) in _plain(QUOTED[6])
+
+
+def test_no_development_comment_is_in_a_written_training_corpus() -> None:
+    """The development sets (`benchmarks/dev_sets/`) choose between recipes; the corpora written for
+    training after them came from writers who never saw them, and none of their comments is in one."""
+    import csv
+
+    from classifiers.corpora import WRITTEN
+
+    dev = Path(__file__).resolve().parent.parent / "benchmarks" / "dev_sets"
+    comments = [
+        _plain(row["text"])
+        for name in ("site_dev.csv", "named_dev.csv")
+        for row in csv.DictReader((dev / name).open(encoding="utf-8", newline=""))
+    ]
+    assert len(comments) == 400
+    written = [_plain(_read(p)) for corpus in WRITTEN for p in sorted((CORPORA_DIR / corpus).glob("*.csv"))]
+    assert len(written) >= 16
+    found = [c for c in comments if any(c in text for text in written)]
+    assert found == []
