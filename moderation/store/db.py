@@ -83,21 +83,26 @@ def _with_short_lock_waits(run: Any) -> Any:
                 raise
 
 
+def _execute(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
+    _with_short_lock_waits(lambda: cursor.execute(statement, parameters))
+    return True
+
+
+def _execute_no_params(cursor: Any, statement: str, _context: Any) -> bool:
+    _with_short_lock_waits(lambda: cursor.execute(statement))
+    return True
+
+
+def _executemany(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
+    _with_short_lock_waits(lambda: cursor.executemany(statement, parameters))
+    return True
+
+
 def _short_lock_waits(engine: Engine) -> None:
-    @event.listens_for(engine, "do_execute")
-    def execute(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
-        _with_short_lock_waits(lambda: cursor.execute(statement, parameters))
-        return True
-
-    @event.listens_for(engine, "do_execute_no_params")
-    def execute_no_params(cursor: Any, statement: str, _context: Any) -> bool:
-        _with_short_lock_waits(lambda: cursor.execute(statement))
-        return True
-
-    @event.listens_for(engine, "do_executemany")
-    def executemany(cursor: Any, statement: str, parameters: Any, _context: Any) -> bool:
-        _with_short_lock_waits(lambda: cursor.executemany(statement, parameters))
-        return True
+    """The engine's statements run through `_with_short_lock_waits` (SQLAlchemy's dialect hooks)."""
+    event.listen(engine, "do_execute", _execute)
+    event.listen(engine, "do_execute_no_params", _execute_no_params)
+    event.listen(engine, "do_executemany", _executemany)
 
 
 def private_file(path: Path) -> None:
