@@ -89,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     scorer = Scorer.load(args.model_dir, profile=args.profile)
     print(f"model {args.model_dir.name}, profile {scorer.profile}")
-    for name in ("site_dev.csv", "named_dev.csv"):
+    for name in ("site_dev.csv", "named_dev.csv", "links_dev.csv"):
         rows = read(name)
         decided = decisions(scorer, rows)
         report(name, rows, decided)

@@ -26,7 +26,9 @@ from tests.test_decision_events import post
 CIVIL = "Ich finde die Analyse zu Kasachstan sehr aufschlussreich."
 EARLIER = "Danke für den ausführlichen Bericht über die Wahlen in Kasachstan."
 INSULT = "Du bist ein dummer Vollidiot"
-LINK = "Mehr Hintergründe zur Lage in Kasachstan hier: https://example.org/kasachstan"
+# A reader citing a report (the model approves it: a source, not an ad; "more here: <link>" alone reads close
+# to spam to the tests' small model since the spam corpus, 0.51).
+LINK = "Der Bericht der OSZE zu den Wahlen in Kasachstan steht hier: https://example.org/osze-bericht"
 FRENCH = "Merci pour cet article, je le trouve très bien écrit et plein de nuances."
 # About 28 words: long enough to be compared with recent comments of other authors.
 COPY = (
