@@ -186,3 +186,29 @@ def test_many_rows_at_once_wait_too(tmp_path: Path) -> None:
     finally:
         thread.join()
         api.dispose()
+
+
+def test_a_stale_snapshot_fails_at_once_as_with_sqlites_own_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction that read before another connection's commit can never take the write lock: SQLite's
+    busy handler gives up at once ("database is locked", a stale snapshot), and the short waits do too."""
+    monkeypatch.setattr(db, "LOCK_WAIT_S", 5.0)
+    path = tmp_path / "moderation.sqlite"
+    url = f"sqlite:///{path}"
+    _table(url)
+    api = api_engine(url)
+    try:
+        with api.connect() as connection:
+            connection.exec_driver_sql("BEGIN")
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("INSERT INTO t (v) VALUES ('worker')")
+            other.close()
+            started = time.monotonic()
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                connection.exec_driver_sql("INSERT INTO t (v) VALUES ('api')")
+            assert time.monotonic() - started < 1.0
+            connection.rollback()
+    finally:
+        api.dispose()

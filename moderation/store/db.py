@@ -47,18 +47,24 @@ def _sqlite_pragmas(autocheckpoint_pages: int, *, short_lock_waits: bool = False
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
         if short_lock_waits:
-            # `_execute_with_short_lock_waits` waits instead of SQLite.
+            # `_with_short_lock_waits` waits instead of SQLite.
             cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     return on_connect
 
 
+# A transaction whose snapshot is older than the last commit cannot take the write lock however long it
+# waits; SQLite's own handler gives up at once there, and so does `_with_short_lock_waits`.
+_BUSY_SNAPSHOT = getattr(sqlite3, "SQLITE_BUSY_SNAPSHOT", 517)
+
+
 def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether `exc` is another connection holding the lock (worth waiting for)."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return "database is locked" in str(exc)
-    return code & 0xFF == sqlite3.SQLITE_BUSY
+    return code & 0xFF == sqlite3.SQLITE_BUSY and code != _BUSY_SNAPSHOT
 
 
 def _with_short_lock_waits(run: Any) -> Any:
